@@ -1,0 +1,62 @@
+"""Building the plugin manager: built-in plugins in code, third-party via entry points."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+import pluggy
+
+from plugins import hookspecs
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "neurograde"
+#: Set to 1 to skip third-party plugins (tests, debugging), like PYTEST_DISABLE_PLUGIN_AUTOLOAD.
+DISABLE_AUTOLOAD_ENV = "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD"
+
+#: Built-in features are ordinary plugins registered through the same hooks.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "plugins.builtin_datasets",
+    "assignments",
+)
+
+
+@dataclass
+class LoadReport:
+    """What happened while loading plugins: names loaded and failures with reasons."""
+
+    loaded: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def get_plugin_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
+    """Return a fresh manager with the built-in plugins and (optionally) installed ones.
+
+    A plugin that fails to import is logged and recorded in `pm.neurograde_load_report`;
+    the others keep working.
+    """
+    pm = pluggy.PluginManager("neurograde")
+    pm.add_hookspecs(hookspecs)
+    report = LoadReport()
+    for module_name in DEFAULT_PLUGINS:
+        _register(pm, report, module_name, lambda m=module_name: importlib.import_module(m))
+    if load_entrypoints and os.environ.get(DISABLE_AUTOLOAD_ENV) != "1":
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            _register(pm, report, ep.name, ep.load)
+    pm.neurograde_load_report = report  # type: ignore[attr-defined]
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, report: LoadReport, name: str, load) -> None:
+    try:
+        plugin = load()
+        if pm.get_plugin(name) is None:
+            pm.register(plugin, name=name)
+        report.loaded.append(name)
+    except Exception as exc:  # a broken plugin must not take the server down
+        log.error("plugin %r failed to load: %s: %s", name, type(exc).__name__, exc)
+        report.errors[name] = f"failed to load: {type(exc).__name__}: {exc}"

@@ -1,0 +1,155 @@
+"""Declarative definitions that plugins return from their registration hooks.
+
+Everything here is plain data (frozen dataclasses) plus the `CheckContext`
+protocol that a check receives. The grader and the server consume these; an
+assignment package only needs `from plugins import ...`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+Visibility = Literal["visible", "hidden"]
+
+#: Imports refused in every from-scratch assignment (static scan + absent from the sandbox).
+ML_FRAMEWORKS: tuple[str, ...] = (
+    "sklearn", "torch", "tensorflow", "keras", "jax", "jaxlib", "flax", "theano",
+    "mxnet", "paddle", "cupy", "autograd", "chainer", "scipy", "pandas",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one grading run (the whole sandboxed child)."""
+
+    wall_seconds: float = 20.0
+    cpu_seconds: float = 20.0
+    memory_mb: int = 768
+    max_processes: int = 16
+    max_file_mb: int = 16
+    max_open_files: int = 64
+    threads: int = 1
+    max_source_kb: int = 256
+    max_output_kb: int = 64
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns.
+
+    `fraction` is the share of the check's points earned (default: 1 if passed
+    else 0). `metrics` are numbers worth keeping (e.g. {"accuracy": 0.97}) and
+    `artifacts` JSON-able data for pictures (e.g. a confusion matrix). Neither
+    may contain hidden expected values that the student should not see.
+    """
+
+    passed: bool
+    message: str = ""
+    fraction: float | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    artifacts: Mapping[str, Any] = field(default_factory=dict)
+
+
+class StudentCallError(Exception):
+    """The student's function raised, or returned something unusable.
+
+    Raised by `CheckContext.call`; the engine turns it into a failed check whose
+    message is `str(error)` (already written for a student).
+    """
+
+
+class CheckContext(Protocol):
+    """What a check gets: a line to the sandboxed student module and trusted helpers."""
+
+    seed: int  #: per-run seed, recorded in the result
+    rng: np.random.Generator  #: seeded from `seed`; use it for every hidden input
+    params: Mapping[str, Any]  #: rubric parameters (thresholds etc.)
+    reference: Any  #: the assignment's reference module, imported in the trusted parent
+    limits: Limits
+
+    def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        """Call `function` of the student's module in the sandbox and return its value.
+
+        Arguments may be numbers, strings, None, numpy arrays, lists/tuples/dicts of
+        those, or handles from `share`. Raises `StudentCallError` if the function
+        is missing, raises, or returns a value that cannot cross the wire.
+        """
+
+    def timed_call(self, function: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+        """Like `call`, also returning the wall seconds the call took in the child."""
+
+    def dataset(self, name: str) -> Dataset:
+        """The named dataset (loaded once per process, cached as .npy)."""
+
+    def share(self, array: np.ndarray) -> Any:
+        """Hand a large array to the child as a read-only memory-mapped .npy file."""
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """One graded check of an assignment. `run` executes in the trusted parent."""
+
+    name: str
+    run: Callable[[CheckContext], Outcome]
+    points: float = 1.0
+    visibility: Visibility = "hidden"
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class AssignmentDef:
+    """An assignment as a plugin registers it."""
+
+    slug: str
+    title: str
+    handout: str  #: Markdown
+    starter: str  #: Python source the student downloads
+    reference_path: Path  #: reference solution (trusted, never enters the sandbox)
+    checks: tuple[CheckDef, ...]
+    limits: Limits = Limits()
+    datasets: tuple[str, ...] = ()
+    forbidden_imports: tuple[str, ...] = ML_FRAMEWORKS
+    default_rubric: str | None = None
+    order: int = 100  #: teaching order on the course page
+    metric: str | None = None  #: name of the metric the leaderboard ranks by, e.g. "accuracy"
+    metric_higher_is_better: bool = True
+    cases_dir: Path | None = None  #: known-bad solutions, see docs/plugins.md
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class RubricDef:
+    """Points and thresholds for an assignment; swappable by name per course."""
+
+    name: str
+    assignment: str
+    points: Mapping[str, float] = field(default_factory=dict)  #: check name -> points
+    params: Mapping[str, Any] = field(default_factory=dict)  #: handed to checks as ctx.params
+    late_penalty_per_day: float = 0.0  #: fraction of the score lost per late day
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Loaded arrays. Keys in `hidden` never enter the sandbox."""
+
+    name: str
+    arrays: Mapping[str, np.ndarray]
+    hidden: frozenset[str]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class DatasetDef:
+    """A dataset provider. `load(cache_dir)` returns named numpy arrays."""
+
+    name: str
+    load: Callable[[Path], Mapping[str, np.ndarray]]
+    hidden: frozenset[str] = frozenset()
+    description: str = ""
+    license: str = ""
