@@ -1,0 +1,243 @@
+"""Leaderboards: one documented query, a cache, and who sees which name.
+
+`standings` is the only ranking query; `course_totals` sums its rows. Views and
+the JSON API call these and then `present` the rows for the viewer: students
+see pseudonyms only and never opted-out students; instructors see real names.
+
+The cache is per process. Every grade write calls `clear_leaderboard_cache()`
+(the queue does it after `complete`); the cache key also carries a cheap
+database stamp (count and latest `graded_at` of the assignment's graded rows),
+so a grade written by a worker in another process is never served stale.
+Pseudonym and opt-out changes are picked up within `CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.models import DONE, CourseAssignment, Enrollment, Submission, User
+from server.services.grades import NOT_A_GRADE, as_utc
+
+CACHE_SECONDS = 30.0
+
+_cache: dict[tuple[Any, ...], tuple[float, list[Standing]]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One student's line on a leaderboard (before presentation)."""
+
+    rank: int
+    user_id: int
+    username: str
+    name: str
+    pseudonym: str
+    opted_out: bool
+    score: float
+    max_score: float
+    #: the ranking metric: public part live, private part after the deadline
+    metric: float | None
+    metric_public: float | None
+    metric_private: float | None
+    submitted_at: datetime
+    submission_id: int | None = None
+
+
+def clear_leaderboard_cache() -> None:
+    """Forget every cached leaderboard in this process; call after each grade write."""
+    with _lock:
+        _cache.clear()
+
+
+def private_revealed(ca: CourseAssignment, now: datetime | None = None) -> bool:
+    """The private part of the hidden test set counts only once the deadline has passed."""
+    deadline = as_utc(ca.deadline)
+    return deadline is not None and (now or datetime.now(UTC)) >= deadline
+
+
+def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool = True,
+              now: datetime | None = None) -> list[Standing]:
+    """The leaderboard of one course assignment, best first.
+
+    Each enrolled student's **best submission** counts (finished, with a score,
+    not an internal error). Order, and tie-break rule:
+
+    1. higher score;
+    2. better metric (the assignment's `AssignmentDef.metric`, direction from
+       `metric_higher_is_better`): before the deadline the **public** part of
+       the hidden test set (`Submission.metric_public`); after it the
+       **private** part (`metric_private`, falling back to the public one);
+       a missing metric ranks last;
+    3. earlier submission time.
+
+    The same order picks each student's best submission. Ranks are 1..n with
+    no shared ranks: the time tie-break separates everyone.
+    """
+    revealed = private_revealed(ca, now)
+    key = (ca.id, revealed, higher_is_better, _stamp(session, ca))
+    with _lock:
+        hit = _cache.get(key)
+        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    rows = _compute(session, ca, revealed, higher_is_better)
+    with _lock:
+        _cache[key] = (time.monotonic(), rows)
+    return rows
+
+
+def _stamp(session: Session, ca: CourseAssignment) -> tuple[Any, ...]:
+    count, latest = session.execute(
+        select(func.count(Submission.id), func.max(Submission.graded_at))
+        .where(Submission.course_assignment_id == ca.id, Submission.state == DONE)
+    ).one()
+    return count, str(latest)
+
+
+def _compute(session: Session, ca: CourseAssignment, revealed: bool,
+             higher_is_better: bool) -> list[Standing]:
+    query = (
+        select(Submission, User)
+        .join(User, User.id == Submission.user_id)
+        .join(Enrollment, (Enrollment.user_id == User.id)
+              & (Enrollment.course_id == ca.course_id) & (Enrollment.role == "student"))
+        .where(Submission.course_assignment_id == ca.id, Submission.state == DONE,
+               Submission.score.is_not(None), Submission.status.not_in(NOT_A_GRADE))
+    )
+    sign = 1.0 if higher_is_better else -1.0
+
+    def order(sub: Submission) -> tuple[float, float, float]:
+        metric = _metric(sub, revealed)
+        return (-(sub.score or 0.0), -sign * metric if metric is not None else float("inf"),
+                as_utc(sub.submitted_at).timestamp())
+
+    best: dict[int, tuple[Submission, User]] = {}
+    for sub, user in session.execute(query):
+        if sub.user_id not in best or order(sub) < order(best[sub.user_id][0]):
+            best[sub.user_id] = (sub, user)
+    ranked = sorted(best.values(), key=lambda pair: order(pair[0]))
+    return [_standing(i, sub, user, revealed) for i, (sub, user) in enumerate(ranked, 1)]
+
+
+def _metric(sub: Submission, revealed: bool) -> float | None:
+    if revealed and sub.metric_private is not None:
+        return sub.metric_private
+    return sub.metric_public
+
+
+def _standing(rank: int, sub: Submission, user: User, revealed: bool) -> Standing:
+    return Standing(
+        rank=rank, user_id=user.id, username=user.username, name=user.name or user.username,
+        pseudonym=user.pseudonym or default_pseudonym(user), opted_out=user.leaderboard_opt_out,
+        score=sub.score or 0.0, max_score=sub.max_score or 0.0, metric=_metric(sub, revealed),
+        metric_public=sub.metric_public,
+        metric_private=sub.metric_private if revealed else None,
+        submitted_at=as_utc(sub.submitted_at), submission_id=sub.id,
+    )
+
+
+@dataclass(frozen=True)
+class Total:
+    rank: int
+    user_id: int
+    username: str
+    name: str
+    pseudonym: str
+    opted_out: bool
+    score: float
+    max_score: float
+    per_assignment: dict[str, float]
+    #: when the last counted best submission was made (the tie-break)
+    reached_at: datetime
+
+
+def course_totals(session: Session, cas: Sequence[CourseAssignment],
+                  higher_is_better: dict[str, bool] | None = None,
+                  now: datetime | None = None) -> list[Total]:
+    """Course total: the sum of each student's leaderboard scores over `cas`.
+
+    Ranked by total score, then by who reached it first (the latest of the
+    counted submissions' times, earlier is better).
+    """
+    acc: dict[int, dict[str, Any]] = {}
+    maxima: dict[str, float] = {}
+    for ca in cas:
+        hib = (higher_is_better or {}).get(ca.assignment_slug, True)
+        for s in standings(session, ca, higher_is_better=hib, now=now):
+            entry = acc.setdefault(s.user_id, {"s": s, "per": {}, "at": s.submitted_at})
+            entry["per"][ca.assignment_slug] = s.score
+            entry["at"] = max(entry["at"], s.submitted_at)
+            maxima[ca.assignment_slug] = max(maxima.get(ca.assignment_slug, 0.0), s.max_score)
+    total_max = sum(maxima.values())
+    ranked = sorted(acc.values(), key=lambda e: (-sum(e["per"].values()), e["at"].timestamp()))
+    return [
+        Total(rank=i, user_id=e["s"].user_id, username=e["s"].username, name=e["s"].name,
+              pseudonym=e["s"].pseudonym, opted_out=e["s"].opted_out,
+              score=sum(e["per"].values()), max_score=total_max, per_assignment=e["per"],
+              reached_at=e["at"])
+        for i, e in enumerate(ranked, 1)
+    ]
+
+
+def present(rows: Sequence[Any], *, instructor: bool, viewer_id: int | None) -> list[dict]:
+    """Rows as the viewer may see them.
+
+    Instructors get every row with the real name (and the pseudonym). Everyone
+    else gets pseudonyms only and no opted-out student except themselves; their
+    own row is marked ``you``. Ranks are kept as computed, so a student's rank
+    does not change when someone above them opts out of being shown.
+    """
+    shown = []
+    for row in rows:
+        you = row.user_id == viewer_id
+        if row.opted_out and not (instructor or you):
+            continue
+        item = {"rank": row.rank, "display_name": row.pseudonym, "score": row.score,
+                "max_score": row.max_score, "you": you}
+        if isinstance(row, Standing):
+            item.update(metric=row.metric, metric_public=row.metric_public,
+                        metric_private=row.metric_private,
+                        submitted_at=row.submitted_at.isoformat())
+        else:
+            item.update(per_assignment=dict(row.per_assignment))
+        if instructor:
+            item.update(name=row.name, username=row.username, user_id=row.user_id,
+                        opted_out=row.opted_out,
+                        submission_id=getattr(row, "submission_id", None))
+        shown.append(item)
+    return shown
+
+
+_ADJECTIVES = (
+    "Amber", "Brisk", "Calm", "Daring", "Eager", "Fuzzy", "Gentle", "Hidden", "Ivory", "Jolly",
+    "Keen", "Lucky", "Mellow", "Nimble", "Orange", "Plucky", "Quiet", "Rapid", "Silver", "Tidy",
+    "Upbeat", "Vivid", "Witty", "Young", "Zesty", "Bold", "Clever", "Dusky", "Fancy", "Golden",
+)
+_ANIMALS = (
+    "Axolotl", "Badger", "Cheetah", "Dolphin", "Egret", "Falcon", "Gecko", "Heron", "Ibis",
+    "Jackal", "Koala", "Lemur", "Marmot", "Narwhal", "Otter", "Panda", "Quokka", "Raven",
+    "Salmon", "Tapir", "Urchin", "Vole", "Walrus", "Yak", "Zebra", "Beaver", "Crane", "Dingo",
+)
+
+
+def default_pseudonym(user: User) -> str:
+    """A stable generated name, e.g. ``Nimble Otter 42``.
+
+    Derived from the account's id and creation time (which students never see),
+    so it cannot be recomputed from a username.
+    """
+    created = as_utc(user.created_at)
+    seed = f"{user.id}:{created.isoformat() if created else ''}".encode()
+    digest = hashlib.sha256(b"neurograde-pseudonym:" + seed).digest()
+    return (f"{_ADJECTIVES[digest[0] % len(_ADJECTIVES)]} "
+            f"{_ANIMALS[digest[1] % len(_ANIMALS)]} {digest[2] % 100}")
+
