@@ -20,7 +20,15 @@ log = logging.getLogger(__name__)
 
 
 class PluginConflict(Exception):
-    """Two plugins registered the same name (assignment slug, dataset or rubric)."""
+    """Two plugins registered the same name (assignment slug, dataset or rubric).
+
+    `plugins` is (the plugin registered first, the one that clashed with it).
+    """
+
+    def __init__(self, message: str, kind: str = "", key: str = "",
+                 plugins: tuple[str, str] = ("?", "?")) -> None:
+        super().__init__(message)
+        self.kind, self.key, self.plugins = kind, key, plugins
 
 
 @dataclass
@@ -85,7 +93,8 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
                     first = registry.owners[(kind, key)]
                     raise PluginConflict(
                         f"{kind} {key!r} is registered by both plugin {first!r} and plugin "
-                        f"{impl.plugin_name!r}; uninstall one of them or rename it"
+                        f"{impl.plugin_name!r}; uninstall one of them or rename it",
+                        kind, key, (first, impl.plugin_name),
                     )
                 target[key] = item
                 registry.owners[(kind, key)] = impl.plugin_name
