@@ -1,0 +1,116 @@
+"""The neurograde web server: Flask app factory and the state every process shares.
+
+`create_app(config)` builds an app; `build_state(config)` builds the same
+plugin registry, database engine and dataset store without Flask (the CLI and
+grading workers use it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from flask import Flask, jsonify
+
+from plugins.manager import get_plugin_manager
+from plugins.registry import PluginConflict, Registry, build_registry
+from server.config import load_config
+from server.db import close_session, make_engine, make_session_factory
+from server.errors import register_error_handlers
+from server.extensions import AppState, csrf, login_manager
+
+log = logging.getLogger(__name__)
+
+#: blueprint modules, each exposing `bp`; registered in this order
+BLUEPRINTS = ("auth", "student", "submissions", "leaderboard", "instructor", "api")
+
+
+def load_plugins(load_entrypoints: bool = True,
+                 pm: pluggy.PluginManager | None = None) -> tuple[pluggy.PluginManager, Registry]:
+    """The plugin manager and its validated registry, never failing on a bad plugin.
+
+    When two plugins register the same name, the one registered later (third-party
+    plugins load after the built-ins) is disabled as a whole and reported in
+    `registry.errors` under its name, with a message naming both plugins.
+    """
+    pm = pm if pm is not None else get_plugin_manager(load_entrypoints=load_entrypoints)
+    disabled: dict[str, str] = {}
+    while True:
+        try:
+            registry = build_registry(pm)
+            break
+        except PluginConflict as conflict:
+            loser = conflict.plugins[1]
+            if pm.get_plugin(loser) is None:
+                raise
+            log.error("plugin %r disabled: %s", loser, conflict)
+            pm.unregister(name=loser)
+            disabled[loser] = f"disabled: {conflict}"
+    for name, reason in disabled.items():
+        previous = registry.errors.get(name)
+        registry.errors[name] = f"{previous}; {reason}" if previous else reason
+    return pm, registry
+
+
+def _dataset_store(registry: Registry, instance: Path) -> Any:
+    try:
+        from plugins.datasets import DatasetStore
+    except ModuleNotFoundError as exc:
+        if exc.name != "plugins.datasets":
+            raise
+        log.debug("plugins.datasets is not available; no dataset store")
+        return None
+    return DatasetStore(registry.datasets, instance / "datasets")
+
+
+def build_state(config: Mapping[str, Any] | None = None) -> AppState:
+    """Plugins, registry, database and datasets for one process, from a loaded config.
+
+    `config` may carry `PLUGIN_MANAGER` (a ready manager, e.g. a test's with
+    throwaway plugins) and `LOAD_PLUGIN_ENTRYPOINTS` (False skips installed plugins).
+    """
+    config = dict(config) if config and "DATABASE_URL" in config else load_config(config)
+    pm, registry = load_plugins(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)),
+                                config.get("PLUGIN_MANAGER"))
+    engine = make_engine(config["DATABASE_URL"])
+    return AppState(config=config, pm=pm, registry=registry, engine=engine,
+                    session_factory=make_session_factory(engine),
+                    datasets=_dataset_store(registry, Path(config["INSTANCE_PATH"])))
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The Flask app: `config` overrides the `NEUROGRADE_*` environment (see server.config)."""
+    settings = load_config(config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    app.extensions["neurograde"] = build_state(settings)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    register_error_handlers(app)
+    app.teardown_appcontext(close_session)
+    _register_blueprints(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(ok=True)
+
+    csrf.exempt(healthz)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    for name in BLUEPRINTS:
+        module_name = f"server.blueprints.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # only a missing blueprint is skipped; a broken import inside one must surface
+            if exc.name not in (module_name, "server.blueprints"):
+                raise
+            log.debug("blueprint %s is not available yet", module_name)
+            continue
+        app.register_blueprint(module.bp)

@@ -1,0 +1,62 @@
+"""Database engine, sessions and the request-scoped session of the web app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+#: how long a SQLite writer waits for the lock before "database is locked"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on connect,
+    because many workers and web threads share one file."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: views and the CLI keep using objects after committing
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_session() -> Session:
+    """The session of the current request (created on first use, closed on teardown)."""
+    from flask import current_app, g
+
+    session = g.get("_neurograde_session")
+    if session is None:
+        session = current_app.extensions["neurograde"].session_factory()
+        g._neurograde_session = session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Flask teardown: roll back anything uncommitted and close the request's session."""
+    from flask import g
+
+    session = g.pop("_neurograde_session", None)
+    if session is not None:
+        session.close()
