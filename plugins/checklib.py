@@ -1,0 +1,198 @@
+"""Trusted helpers for writing checks: conversions, tolerant comparisons with
+messages a student can act on, central finite differences and a diagnosis of
+wrong gradients (sign flipped, off by a factor, swapped, a named variant).
+
+Everything here runs in the parent. Messages of hidden checks never contain
+expected values: pass `show_expected=False` (the default) and only the shape of
+the mistake is described.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from plugins.types import CheckContext, Outcome, StudentCallError
+
+#: gradients: finite differences agree with exact ones to ~1e-9 relative
+GRAD_RTOL = 1e-4
+GRAD_ATOL = 1e-7
+
+
+def student_check(run: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+    """Turn a `StudentCallError` raised inside a check into a failed `Outcome`."""
+
+    @functools.wraps(run)
+    def wrapper(ctx: CheckContext) -> Outcome:
+        try:
+            return run(ctx)
+        except StudentCallError as exc:
+            return Outcome(passed=False, message=str(exc))
+
+    return wrapper
+
+
+def as_array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """`value` as a finite float array (of `shape`, if given), else a StudentCallError."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise StudentCallError(f"{what} should be a numpy array of numbers, got "
+                               f"{type(value).__name__}") from None
+    if shape is not None and array.shape != tuple(shape):
+        if array.size == int(np.prod(shape)) and array.size > 1:
+            raise StudentCallError(f"{what} has shape {array.shape}, expected {tuple(shape)} "
+                                   "(same numbers of elements: check row vs column layout)")
+        raise StudentCallError(f"{what} has shape {array.shape}, expected {tuple(shape)}")
+    if not np.all(np.isfinite(array)):
+        raise StudentCallError(f"{what} contains nan or inf")
+    return array
+
+
+def as_float(value: Any, what: str) -> float:
+    """`value` as a finite Python float; a 1-element array is accepted."""
+    array = as_array(value, what)
+    if array.size != 1:
+        raise StudentCallError(f"{what} should be a single number, got an array of shape "
+                               f"{array.shape}")
+    return float(array.reshape(()))
+
+
+def close(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=rtol, atol=atol))
+
+
+def _fmt(value: Any) -> str:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return repr(float(array))
+    return np.array2string(array, precision=6, threshold=12, separator=", ")
+
+
+def mismatch(what: str, got: Any, expected: Any, *, show_expected: bool = False,
+             rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
+    """None if `got` matches `expected`; otherwise a message for the student.
+
+    Hidden checks leave `show_expected` False: the message then says how far off
+    the value is, never what it should have been.
+    """
+    got_a, exp_a = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    if got_a.shape != exp_a.shape:
+        return f"{what} has shape {got_a.shape}, expected {exp_a.shape}"
+    if close(got_a, exp_a, rtol, atol):
+        return None
+    if show_expected:
+        return f"{what}: expected {_fmt(exp_a)}, got {_fmt(got_a)}"
+    wrong = ~np.isclose(got_a, exp_a, rtol=rtol, atol=atol)
+    if got_a.ndim == 0:
+        return f"{what} is wrong (got {_fmt(got_a)})"
+    return f"{what} is wrong in {int(wrong.sum())} of {wrong.size} elements"
+
+
+def central_difference(f: Callable[[np.ndarray], float], x: np.ndarray,
+                       eps: float = 1e-6) -> np.ndarray:
+    """∂f/∂x by central differences, one element at a time (f returns a scalar)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.empty_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + eps
+        up = float(f(x))
+        flat[i] = saved - eps
+        down = float(f(x))
+        flat[i] = saved
+        gflat[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def elementwise_derivative(f: Callable[[np.ndarray], np.ndarray], z: np.ndarray,
+                           eps: float = 1e-6) -> np.ndarray:
+    """f'(z) of an elementwise function by central differences (all elements at once)."""
+    z = np.asarray(z, dtype=np.float64)
+    return (np.asarray(f(z + eps)) - np.asarray(f(z - eps))) / (2 * eps)
+
+
+def describe_gradient_error(got: np.ndarray, true: np.ndarray,
+                            variants: Mapping[str, np.ndarray] | None = None,
+                            rtol: float = GRAD_RTOL, atol: float = GRAD_ATOL) -> str | None:
+    """How `got` differs from the `true` gradient, in words, or None if it matches.
+
+    `variants` maps a description of a typical mistake (e.g. "is missing the
+    sigmoid derivative of the hidden layer") to the gradient that mistake gives.
+    """
+    got, true = np.asarray(got, dtype=float), np.asarray(true, dtype=float)
+    if got.shape != true.shape:
+        return f"has shape {got.shape}, expected {true.shape}"
+    if close(got, true, rtol, atol):
+        return None
+    if np.any(true != 0) and close(got, -true, rtol, atol):
+        return "has the wrong sign"
+    for description, variant in (variants or {}).items():
+        if not close(variant, true, rtol, atol) and close(got, variant, rtol, atol):
+            return description
+    denominator = float(np.sum(true * true))
+    if denominator > 0:
+        factor = float(np.sum(got * true)) / denominator
+        if abs(factor) > 1e-12 and close(got, factor * true, 1e-3, atol):
+            return f"is {_factor_words(factor)} the correct value"
+    return "does not match the finite-difference gradient"
+
+
+def _factor_words(factor: float) -> str:
+    rounded = round(factor)
+    if abs(factor - rounded) < 1e-3 * max(1.0, abs(factor)) and rounded not in (0, 1):
+        return f"{rounded}×"
+    inverse = 1 / factor
+    if abs(inverse - round(inverse)) < 1e-3 * max(1.0, abs(inverse)):
+        return f"1/{round(inverse)} of"
+    return f"about {factor:.3g}×"
+
+
+def find_swaps(got: Mapping[str, np.ndarray], true: Mapping[str, np.ndarray],
+               rtol: float = GRAD_RTOL, atol: float = GRAD_ATOL) -> dict[str, str]:
+    """Names whose values were returned under each other's name: {a: b, b: a}."""
+    swaps: dict[str, str] = {}
+    names = [n for n in true if n in got]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if (np.shape(got[a]) == np.shape(true[b]) and np.shape(got[b]) == np.shape(true[a])
+                    and not close(true[a], true[b], rtol, atol)
+                    and close(got[a], true[b], rtol, atol) and close(got[b], true[a], rtol, atol)):
+                swaps[a], swaps[b] = b, a
+    return swaps
+
+
+def diagnose_gradients(got: Mapping[str, np.ndarray], true: Mapping[str, np.ndarray],
+                       variants: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                       ) -> dict[str, str]:
+    """Per-parameter diagnosis {name: words} of the wrong entries only.
+
+    `variants[name]` lists typical mistakes for that parameter (see
+    `describe_gradient_error`); swapped parameters are recognised across names.
+    """
+    swaps = find_swaps(got, true)
+    problems: dict[str, str] = {}
+    for name, expected in true.items():
+        if name in swaps:
+            problems[name] = f"looks swapped with the gradient of {swaps[name]}"
+            continue
+        words = describe_gradient_error(got[name], expected, (variants or {}).get(name))
+        if words:
+            problems[name] = words
+    return problems
+
+
+def gradient_feedback(problems: Mapping[str, str], label: Callable[[str], str] = str,
+                      ) -> str:
+    """One sentence per wrong parameter, e.g. "∂C/∂w5 has the wrong sign"."""
+    return "; ".join(f"{label(name)} {words}" for name, words in problems.items())
+
+
+def sizes_of(params: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[int]:
+    """Layer sizes [n_in, n_hidden..., n_out] of a list of (W, b) pairs."""
+    return [params[0][0].shape[1]] + [w.shape[0] for w, _ in params]
