@@ -56,7 +56,7 @@ def load_plugins(load_entrypoints: bool = True,
     return pm, registry
 
 
-def _dataset_store(registry: Registry, instance: Path) -> Any:
+def _dataset_store(registry: Registry, cache_dir: Path) -> Any:
     try:
         from plugins.datasets import DatasetStore
     except ModuleNotFoundError as exc:
@@ -64,7 +64,7 @@ def _dataset_store(registry: Registry, instance: Path) -> Any:
             raise
         log.debug("plugins.datasets is not available; no dataset store")
         return None
-    return DatasetStore(registry.datasets, instance / "datasets")
+    return DatasetStore(registry.datasets, cache_dir)
 
 
 def build_state(config: Mapping[str, Any] | None = None) -> AppState:
@@ -79,7 +79,7 @@ def build_state(config: Mapping[str, Any] | None = None) -> AppState:
     engine = make_engine(config["DATABASE_URL"])
     return AppState(config=config, pm=pm, registry=registry, engine=engine,
                     session_factory=make_session_factory(engine),
-                    datasets=_dataset_store(registry, Path(config["INSTANCE_PATH"])))
+                    datasets=_dataset_store(registry, Path(config["DATASETS_DIR"])))
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
