@@ -1,0 +1,346 @@
+"""The grading queue. A `Submission` row *is* its job; there is no separate queue table.
+
+A web process inserts a queued Submission and calls `notify_new_job` in the same
+transaction, so nothing is lost between upload and queue. A worker `claim`s a job
+(PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``; SQLite: one atomic conditional
+``UPDATE``), renews its lease with `heartbeat` while grading, and writes the result
+with `complete`, which only lands if the worker still holds the lease token. A job
+whose lease expired (worker killed, machine lost) is put back by `reclaim_expired`;
+after `max_attempts` it ends as ``internal_error`` with the reason kept in
+``last_error``.
+
+Claim order (fairness at a deadline rush): lane first (fresh submissions before
+regrades), then round-robin by student — a job's rank is its position among that
+student's queued jobs in the lane plus the number of that student's jobs already
+running — then enqueue time. A student who uploads 50 times therefore gets one job
+in turn with everybody else instead of 50 jobs ahead of them.
+
+Every function that changes state commits its own short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, String, cast, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from grader.result import GradingResult
+from server.models import DONE, LANE_FRESH, QUEUED, RUNNING, GradingRecord, Submission, utcnow
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL LISTEN/NOTIFY channel that wakes idle workers
+CHANNEL = "neurograde_jobs"
+DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_MAX_ATTEMPTS = 3
+INTERNAL_ERROR = "internal_error"
+LANE_NAMES = {0: "fresh", 1: "regrade"}
+
+_T = Submission.__table__
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _now(session: Session) -> Any:
+    """The clock leases are measured on: the database's on PostgreSQL (workers on many
+    machines), the local one on SQLite (every worker is on the database's machine)."""
+    return func.now() if is_postgres(session) else utcnow()
+
+
+def db_now(session: Session) -> Any:
+    """The current time as a Python datetime on the same clock as `_now`."""
+    if is_postgres(session):
+        return session.scalar(select(func.now()))
+    return utcnow().replace(tzinfo=None)
+
+
+def notify_new_job(session: Session) -> None:
+    """Wake idle workers; call in the transaction that inserts the queued Submission.
+
+    PostgreSQL delivers the notification on commit; on SQLite workers poll, so this
+    is a no-op there.
+    """
+    if is_postgres(session):
+        session.execute(select(func.pg_notify(CHANNEL, "")))
+
+
+# --- claim order --------------------------------------------------------------------------
+
+def _claim_order() -> tuple[Select, tuple[Any, ...], Any]:
+    """A select of queued job ids, its claim-order keys, and its alias (for row locks)."""
+    s = _T.alias("s")
+    ranked = (
+        select(_T.c.id, func.row_number().over(
+            partition_by=(_T.c.lane, _T.c.user_id),
+            order_by=(_T.c.enqueued_at, _T.c.id)).label("rn"))
+        .where(_T.c.state == QUEUED).subquery("ranked"))
+    busy = (select(_T.c.user_id, func.count().label("n")).where(_T.c.state == RUNNING)
+            .group_by(_T.c.user_id).subquery("busy"))
+    turn = ranked.c.rn + func.coalesce(busy.c.n, 0)
+    queued = (
+        select(s.c.id)
+        .select_from(s.join(ranked, ranked.c.id == s.c.id)
+                     .outerjoin(busy, busy.c.user_id == s.c.user_id))
+        .where(s.c.state == QUEUED)
+    )
+    return queued, (s.c.lane, turn, s.c.enqueued_at, s.c.id), s
+
+
+def claim(session: Session, worker_id: str,
+          lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Submission | None:
+    """Take the next queued job for `worker_id`, or None if there is none.
+
+    The returned Submission is `running` with a fresh `lease_token`, its `attempts`
+    incremented and the lease expiring `lease_seconds` from now. Commits.
+    """
+    token = secrets.token_hex(16)
+    now = _now(session)
+    values = dict(state=RUNNING, worker_id=worker_id, lease_token=token,
+                  lease_expires_at=now + timedelta(seconds=lease_seconds),
+                  started_at=now, attempts=_T.c.attempts + 1)
+    queued, keys, alias = _claim_order()
+    order = queued.order_by(*keys)
+    try:
+        if is_postgres(session):
+            job_id = session.scalar(order.limit(1).with_for_update(of=alias, skip_locked=True))
+            if job_id is None:
+                session.rollback()
+                return None
+            session.execute(update(_T).where(_T.c.id == job_id).values(**values))
+        else:
+            # one statement: SQLite serialises writers, so pick-and-mark is atomic
+            pick = order.limit(1).correlate(None).scalar_subquery()
+            done = session.execute(
+                update(_T).where(_T.c.id == pick, _T.c.state == QUEUED).values(**values))
+            if done.rowcount != 1:
+                session.rollback()
+                return None
+        job = session.scalars(select(Submission).where(Submission.lease_token == token)
+                              .execution_options(populate_existing=True)).one()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    log.info("worker %s claimed submission %s (attempt %s)", worker_id, job.id, job.attempts)
+    return job
+
+
+def heartbeat(session: Session, submission_id: int, lease_token: str,
+              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> bool:
+    """Renew a lease; False if the worker no longer holds it (then its result is void)."""
+    now = _now(session)
+    res = session.execute(
+        update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
+                         _T.c.state == RUNNING)
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds)))
+    session.commit()
+    return res.rowcount == 1
+
+
+def release(session: Session, submission_id: int, lease_token: str) -> bool:
+    """Give a job back unfinished (graceful shutdown); the attempt does not count."""
+    res = session.execute(
+        update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
+                         _T.c.state == RUNNING)
+        .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
+                attempts=_T.c.attempts - 1))
+    session.commit()
+    return res.rowcount == 1
+
+
+# --- results ------------------------------------------------------------------------------
+
+def complete(session: Session, submission_id: int, lease_token: str, result: GradingResult,
+             *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, metric: str | None = None) -> bool:
+    """Write `result` if `lease_token` still holds the job; False otherwise (a late write).
+
+    An `internal_error` (our fault) puts the job back in the queue until it has had
+    `max_attempts` attempts; every other status is the student's result. A written
+    result updates the Submission's latest-result fields (`metric_public` /
+    `metric_private` from `result.metrics["<metric>_public"|"<metric>_private"]`,
+    falling back to `<metric>`) and appends a GradingRecord. Commits.
+    """
+    try:
+        if result.status == INTERNAL_ERROR and _retry(session, submission_id, lease_token,
+                                                      _error_text(result), max_attempts):
+            session.commit()
+            log.warning("submission %s: internal error, queued again: %s",
+                        submission_id, result.message)
+            return True
+        written = _finish(session, submission_id, lease_token, result, metric)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    if not written:
+        log.warning("submission %s: discarded a result from a lost lease", submission_id)
+    return written
+
+
+def _retry(session: Session, submission_id: int, lease_token: str, error: str,
+           max_attempts: int) -> bool:
+    res = session.execute(
+        update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
+                         _T.c.state == RUNNING, _T.c.attempts < max_attempts)
+        .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
+                last_error=error))
+    return res.rowcount == 1
+
+
+def _finish(session: Session, submission_id: int, lease_token: str, result: GradingResult,
+            metric: str | None) -> bool:
+    data = _jsonable(result.to_dict())
+    public, private = _leaderboard_metrics(result.metrics, metric)
+    values: dict[str, Any] = dict(
+        state=DONE, status=result.status, score=float(result.score),
+        max_score=float(result.max_score), metric_public=public, metric_private=private,
+        result=data, graded_at=_now(session), lease_token=None, lease_expires_at=None)
+    if result.status == INTERNAL_ERROR:
+        values["last_error"] = _error_text(result)
+    row = session.execute(
+        update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
+                         _T.c.state == RUNNING)
+        .values(**values)
+        .returning(_T.c.attempts, _T.c.worker_id, _T.c.regrade_batch_id)).first()
+    if row is None:
+        return False
+    session.add(GradingRecord(
+        submission_id=submission_id, status=result.status, score=float(result.score),
+        max_score=float(result.max_score), result=data, worker_id=row.worker_id,
+        attempt=row.attempts, regrade_batch_id=row.regrade_batch_id))
+    return True
+
+
+def _leaderboard_metrics(metrics: dict[str, Any], metric: str | None
+                         ) -> tuple[float | None, float | None]:
+    if metric is None:
+        # an assignment with a single "<name>_public" metric names itself
+        names = [k[:-len("_public")] for k in metrics if k.endswith("_public")]
+        metric = names[0] if len(names) == 1 else None
+    if metric is None:
+        return None, None
+    plain = metrics.get(metric)
+    return (_float(metrics.get(f"{metric}_public", plain)),
+            _float(metrics.get(f"{metric}_private", plain)))
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Numpy scalars and other strays from checks must not break the write."""
+    def fallback(obj: Any) -> Any:
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        return str(obj)
+    return json.loads(json.dumps(data, default=fallback))
+
+
+def _error_text(result: GradingResult) -> str:
+    parts = [result.message or "internal error"]
+    if result.stderr:
+        parts.append(result.stderr[-4000:])
+    return "\n".join(parts)
+
+
+# --- lost workers -------------------------------------------------------------------------
+
+def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> int:
+    """Put jobs whose lease expired back in the queue; jobs out of attempts end as
+    `internal_error` (result written, reason in `last_error`). Returns how many changed."""
+    now = _now(session)
+    expired = (_T.c.state == RUNNING) & (_T.c.lease_expires_at < now)
+    reason = (literal("lease expired on worker ") + func.coalesce(_T.c.worker_id, "?")
+              + literal(" during attempt ") + cast(_T.c.attempts, String))
+    changed = session.execute(
+        update(_T).where(expired, _T.c.attempts < max_attempts)
+        .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
+                last_error=reason)).rowcount
+    lost = select(_T.c.id, _T.c.lease_token, _T.c.worker_id, _T.c.attempts).where(
+        expired, _T.c.attempts >= max_attempts)
+    if is_postgres(session):
+        lost = lost.with_for_update(skip_locked=True)
+    for row in session.execute(lost).all():
+        message = (f"Grading failed {row.attempts} times for reasons on our side (the grading "
+                   "worker was lost). This is not your fault and does not count against you.")
+        failure = GradingResult.failure(INTERNAL_ERROR, message)
+        failure.stderr = f"lease expired on worker {row.worker_id} during attempt {row.attempts}"
+        changed += _finish(session, row.id, row.lease_token, failure, None)
+    session.commit()
+    if changed:
+        log.warning("reclaimed %s job(s) with expired leases", changed)
+    return changed
+
+
+# --- visibility ---------------------------------------------------------------------------
+
+def queue_position(session: Session, submission: Submission) -> int | None:
+    """1 for the job claimed next, 2 for the one after, …; None if not queued."""
+    queued, keys, _alias = _claim_order()
+    positions = queued.add_columns(
+        func.row_number().over(order_by=keys).label("pos")).subquery()
+    return session.scalar(select(positions.c.pos).where(positions.c.id == submission.id))
+
+
+def queue_stats(session: Session, failed_limit: int = 20) -> dict[str, Any]:
+    """Queue length by lane, running jobs (worker id, age, attempt) and recent failures."""
+    now = db_now(session)
+    by_lane = dict(session.execute(
+        select(_T.c.lane, func.count()).where(_T.c.state == QUEUED).group_by(_T.c.lane)).all())
+    oldest = session.scalar(select(func.min(_T.c.enqueued_at)).where(_T.c.state == QUEUED))
+    running = session.execute(
+        select(_T.c.id, _T.c.user_id, _T.c.worker_id, _T.c.started_at, _T.c.attempts,
+               _T.c.lease_expires_at)
+        .where(_T.c.state == RUNNING).order_by(_T.c.started_at)).all()
+    failed = session.execute(
+        select(_T.c.id, _T.c.user_id, _T.c.attempts, _T.c.graded_at, _T.c.last_error)
+        .where(_T.c.state == DONE, _T.c.status == INTERNAL_ERROR)
+        .order_by(_T.c.graded_at.desc()).limit(failed_limit)).all()
+    return {
+        "queued": {name: by_lane.get(lane, 0) for lane, name in LANE_NAMES.items()},
+        "queued_total": sum(by_lane.values()),
+        "oldest_queued_age_s": _age(now, oldest),
+        "running": [{"id": r.id, "user_id": r.user_id, "worker_id": r.worker_id,
+                     "attempt": r.attempts, "age_s": _age(now, r.started_at),
+                     "lease_left_s": -(_age(now, r.lease_expires_at) or 0.0)}
+                    for r in running],
+        "failed_total": session.scalar(select(func.count()).where(
+            _T.c.state == DONE, _T.c.status == INTERNAL_ERROR)) or 0,
+        "failed": [{"id": r.id, "user_id": r.user_id, "attempts": r.attempts,
+                    "graded_at": r.graded_at.isoformat() if r.graded_at else None,
+                    "last_error": r.last_error} for r in failed],
+    }
+
+
+def _age(now: Any, then: Any) -> float | None:
+    if then is None:
+        return None
+    if (now.tzinfo is None) != (then.tzinfo is None):
+        # SQLite hands back naive UTC datetimes
+        now, then = now.replace(tzinfo=None), then.replace(tzinfo=None)
+    return round((now - then).total_seconds(), 3)
+
+
+def has_queued(session: Session) -> bool:
+    """A cheap read for polling, so idle workers do not take the SQLite write lock."""
+    found = session.scalar(select(_T.c.id).where(_T.c.state == QUEUED).limit(1))
+    session.rollback()
+    return found is not None
+
+
+__all__ = [
+    "CHANNEL", "DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_ATTEMPTS", "LANE_FRESH", "claim",
+    "complete", "db_now", "has_queued", "heartbeat", "notify_new_job", "queue_position",
+    "queue_stats", "reclaim_expired", "release",
+]

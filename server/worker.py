@@ -1,0 +1,430 @@
+"""Grading workers: claim a job, grade it while a heartbeat renews the lease, write the result.
+
+Each worker is one process (grading is CPU-bound; two workers really use two cores)
+that builds its own plugin registry, dataset store and database engine from the
+configuration, without Flask. Idle workers wake on PostgreSQL LISTEN/NOTIFY with a
+short poll as fallback, or poll SQLite every `poll_seconds`.
+
+Signals: SIGTERM finishes the current job and exits; SIGINT gives the current job
+back to the queue at once (the attempt does not count) and exits. A lost database
+connection is logged and retried with back-off; nothing is lost because the job
+row only changes through lease-checked updates.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from grader.result import GradingResult
+from plugins.manager import get_plugin_manager
+from plugins.registry import Registry, build_registry
+from server import queue
+from server.db import make_engine, make_session_factory
+from server.grading import grade_job
+from server.models import RUNNING, Submission
+
+log = logging.getLogger(__name__)
+
+GradeFn = Callable[[Any, Submission], GradingResult]
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Queue knobs, from the config keys (environment `NEUROGRADE_<KEY>`) in brackets."""
+
+    lease_seconds: float = queue.DEFAULT_LEASE_SECONDS  #: [LEASE_SECONDS]
+    max_attempts: int = queue.DEFAULT_MAX_ATTEMPTS  #: [MAX_ATTEMPTS]
+    poll_seconds: float = 0.05  #: [POLL_SECONDS] idle poll (PostgreSQL: NOTIFY wait slice)
+    #: [STOP_GRACE_SECONDS] how long `stop()` lets a worker finish its job before releasing it
+    stop_grace_seconds: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WorkerSettings:
+        def pick(key: str, kind: type, default: Any) -> Any:
+            raw = config.get(key, os.environ.get(f"NEUROGRADE_{key}"))
+            return default if raw in (None, "") else kind(raw)
+        pg = not str(config.get("DATABASE_URL", "sqlite")).startswith("sqlite")
+        return cls(lease_seconds=pick("LEASE_SECONDS", float, cls.lease_seconds),
+                   max_attempts=pick("MAX_ATTEMPTS", int, cls.max_attempts),
+                   poll_seconds=pick("POLL_SECONDS", float, 0.5 if pg else cls.poll_seconds),
+                   stop_grace_seconds=pick("STOP_GRACE_SECONDS", float, cls.stop_grace_seconds))
+
+
+@dataclass
+class WorkerState:
+    """What grading needs in a worker process (the Flask-free twin of the app's state)."""
+
+    config: dict[str, Any]
+    pm: pluggy.PluginManager
+    registry: Registry
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    datasets: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
+    """Plugins, registry, dataset store and database engine from `config`.
+
+    `EXTRA_PLUGINS` (module names) are registered on top of the built-in and
+    installed plugins, e.g. a course package that is not installed as a distribution.
+    """
+    config = dict(config)
+    if config.get("INSTANCE_PATH"):
+        os.environ["NEUROGRADE_INSTANCE_PATH"] = str(config["INSTANCE_PATH"])
+    pm = get_plugin_manager(load_entrypoints=config.get("LOAD_PLUGIN_ENTRYPOINTS", True))
+    for name in config.get("EXTRA_PLUGINS", ()):
+        if pm.get_plugin(name) is None:
+            pm.register(importlib.import_module(name), name=name)
+    registry = build_registry(pm)
+    engine = make_engine(config["DATABASE_URL"])
+    return WorkerState(config=config, pm=pm, registry=registry, engine=engine,
+                       session_factory=make_session_factory(engine),
+                       datasets=_dataset_store(registry))
+
+
+def _dataset_store(registry: Registry) -> Any:
+    try:
+        from grader.config import dataset_cache_dir
+        from plugins.datasets import DatasetStore
+    except ImportError:  # grading without datasets still works for most assignments
+        log.warning("plugins.datasets is unavailable; assignments needing datasets will fail")
+        return None
+    return DatasetStore(registry.datasets, dataset_cache_dir())
+
+
+class _ReleaseNow(BaseException):
+    """Raised in the grading thread by SIGINT; BaseException so the engine cannot swallow it."""
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease every third of its length until stopped."""
+
+    def __init__(self, factory: sessionmaker[Session], job_id: int, token: str,
+                 lease_seconds: float) -> None:
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.factory, self.job_id, self.token, self.lease = factory, job_id, token, lease_seconds
+        self.finished = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.finished.wait(max(self.lease / 3, 0.1)):
+            try:
+                with self.factory() as session:
+                    if not queue.heartbeat(session, self.job_id, self.token, self.lease):
+                        self.lost = True
+                        log.warning("lost the lease of submission %s", self.job_id)
+                        return
+            except SQLAlchemyError as exc:  # the next beat retries on a fresh connection
+                log.warning("heartbeat for submission %s failed: %s", self.job_id, exc)
+
+
+class _PgListener:
+    """A dedicated autocommit connection LISTENing on the queue channel."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.raw: Any = None
+
+    def connect(self) -> None:
+        if self.raw is None:
+            raw = self.engine.raw_connection()
+            raw.detach()  # our own connection, never handed back to the pool
+            conn = raw.driver_connection
+            conn.autocommit = True
+            conn.execute(f"LISTEN {queue.CHANNEL}")
+            self.raw = raw
+
+    def wait(self, timeout: float) -> bool:
+        self.connect()
+        for _ in self.raw.driver_connection.notifies(timeout=timeout, stop_after=1):
+            return True
+        return False
+
+    def close(self) -> None:
+        if self.raw is not None:
+            try:
+                self.raw.close()
+            except Exception:  # already dead
+                pass
+            self.raw = None
+
+
+class Worker:
+    """One grading worker; `run()` loops until `stop()` (or SIGTERM/SIGINT)."""
+
+    def __init__(self, state: WorkerState, worker_id: str | None = None,
+                 settings: WorkerSettings | None = None, grade: GradeFn | None = None,
+                 parent_pid: int | None = None) -> None:
+        self.state = state
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.settings = settings or WorkerSettings.from_config(state.config)
+        self.grade = grade or grade_job
+        self.parent_pid = parent_pid
+        self.stopping = threading.Event()
+        self.jobs_done = 0
+        self._grading = False
+        self._pg = state.engine.dialect.name == "postgresql"
+        self._listener = _PgListener(state.engine) if self._pg else None
+        self._next_reclaim = 0.0
+
+    # --- control ---
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, *_: Any) -> None:
+        self.stop()
+        if self._grading:
+            raise _ReleaseNow()
+
+    def _should_run(self) -> bool:
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            log.warning("parent process %s is gone; worker %s stops", self.parent_pid,
+                        self.worker_id)
+            self.stop()
+        return not self.stopping.is_set()
+
+    # --- loop ---
+    def run(self) -> None:
+        log.info("worker %s started (lease %.1fs, max attempts %d)", self.worker_id,
+                 self.settings.lease_seconds, self.settings.max_attempts)
+        backoff = 0.1
+        try:
+            while self._should_run():
+                try:
+                    if self._listener is not None:
+                        self._listener.connect()  # before claiming, so no NOTIFY is missed
+                    self._maybe_reclaim()
+                    job = self._claim()
+                    if job is None:
+                        self._wait()
+                    else:
+                        self._run_job(job)
+                    backoff = 0.1
+                except SQLAlchemyError as exc:
+                    backoff = self._db_trouble(exc, backoff)
+                except Exception as exc:
+                    if not _is_connection_error(exc):
+                        raise
+                    backoff = self._db_trouble(exc, backoff)
+        finally:
+            if self._listener is not None:
+                self._listener.close()
+            log.info("worker %s stopped after %d job(s)", self.worker_id, self.jobs_done)
+
+    def _db_trouble(self, exc: BaseException, backoff: float) -> float:
+        log.warning("worker %s: database unavailable (%s); retrying in %.1fs",
+                    self.worker_id, str(exc).splitlines()[0] if str(exc) else exc, backoff)
+        if self._listener is not None:
+            self._listener.close()
+        self.stopping.wait(backoff)
+        return min(backoff * 2, 5.0)
+
+    def _maybe_reclaim(self) -> None:
+        now = time.monotonic()
+        if now < self._next_reclaim:
+            return
+        self._next_reclaim = now + min(self.settings.lease_seconds / 2, 5.0)
+        with self.state.session_factory() as session:
+            if _any_expired(session):
+                queue.reclaim_expired(session, self.settings.max_attempts)
+
+    def _claim(self) -> Submission | None:
+        with self.state.session_factory() as session:
+            if not self._pg and not queue.has_queued(session):
+                return None
+            job = queue.claim(session, self.worker_id, self.settings.lease_seconds)
+            if job is not None:
+                _ = job.course_assignment  # load what grading needs, then detach
+                session.expunge_all()
+            return job
+
+    def _wait(self) -> None:
+        if self._listener is not None:
+            self._listener.wait(self.settings.poll_seconds)
+        else:
+            self.stopping.wait(self.settings.poll_seconds)
+
+    def _run_job(self, job: Submission) -> None:
+        token = job.lease_token
+        assert token is not None
+        beat = _Heartbeat(self.state.session_factory, job.id, token, self.settings.lease_seconds)
+        beat.start()
+        try:
+            result = self._grade(job)
+        except _ReleaseNow:
+            beat.finished.set()
+            self._persist(lambda s: queue.release(s, job.id, token), "release")
+            log.info("worker %s released submission %s", self.worker_id, job.id)
+            return
+        finally:
+            beat.finished.set()
+        metric = getattr(self.state.registry.assignments.get(
+            job.course_assignment.assignment_slug), "metric", None)
+        written = self._persist(lambda s: queue.complete(
+            s, job.id, token, result, max_attempts=self.settings.max_attempts, metric=metric),
+            "complete")
+        self.jobs_done += 1
+        log.info("worker %s: submission %s -> %s%s", self.worker_id, job.id, result.status,
+                 "" if written else " (discarded: lease lost)")
+
+    def _grade(self, job: Submission) -> GradingResult:
+        self._grading = True
+        try:
+            return self.grade(self.state, job)
+        except Exception as exc:  # a bug on our side: retried as internal_error
+            log.exception("grading submission %s crashed", job.id)
+            return GradingResult.failure(
+                "internal_error", f"The grader crashed ({type(exc).__name__}); it will retry.",
+                stderr=traceback.format_exc())
+        finally:
+            self._grading = False
+
+    def _persist(self, write: Callable[[Session], bool], what: str) -> bool:
+        """Run a lease-checked write, retrying through connection loss. Retrying is safe:
+        a write that did land makes the retry a no-op (the lease token is gone)."""
+        deadline = time.monotonic() + max(60.0, 2 * self.settings.lease_seconds)
+        delay = 0.1
+        while True:
+            try:
+                with self.state.session_factory() as session:
+                    return write(session)
+            except Exception as exc:
+                if not (isinstance(exc, SQLAlchemyError) or _is_connection_error(exc)):
+                    raise
+                if time.monotonic() > deadline:
+                    log.error("worker %s: giving up on %s (%s); the lease will expire and the "
+                              "job will be graded again", self.worker_id, what, exc)
+                    return False
+                log.warning("worker %s: %s failed (%s); retrying", self.worker_id, what, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def _any_expired(session: Session) -> bool:
+    """A read first, so idle SQLite workers do not take the write lock every few seconds."""
+    now = queue.db_now(session)
+    found = session.scalar(select(Submission.id).where(
+        Submission.state == RUNNING, Submission.lease_expires_at < now).limit(1))
+    session.rollback()
+    return found is not None
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+# --- processes ----------------------------------------------------------------------------
+
+def worker_main(config: Mapping[str, Any], index: int = 0, grade: GradeFn | None = None,
+                parent_pid: int | None = None) -> None:
+    """Entry point of one worker process."""
+    logging.basicConfig(level=config.get("LOG_LEVEL", "INFO"),
+                        format=f"%(asctime)s worker-{index} %(levelname)s %(name)s: %(message)s")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # one BLAS thread per worker: N workers share N cores
+    state = build_worker_state(config)
+    worker = Worker(state, f"{socket.gethostname()}:{os.getpid()}", grade=grade,
+                    parent_pid=parent_pid)
+    worker.install_signal_handlers()
+    worker.run()
+
+
+class WorkerPool:
+    """N worker processes (spawned, not forked) with a supervisor thread that restarts
+    any that die; `stop()` shuts them down gracefully."""
+
+    def __init__(self, config: Mapping[str, Any], n: int, grade: GradeFn | None = None) -> None:
+        self.config, self.grade = dict(config), grade
+        self.settings = WorkerSettings.from_config(self.config)
+        self._ctx = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self.processes: list[Any] = [self._spawn(i) for i in range(n)]
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                            name="neurograde-worker-supervisor")
+        self._supervisor.start()
+
+    def _spawn(self, index: int) -> Any:
+        proc = self._ctx.Process(target=worker_main, name=f"neurograde-worker-{index}",
+                                 args=(self.config, index, self.grade, os.getpid()), daemon=True)
+        proc.start()
+        return proc
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(1.0):
+            for i, proc in enumerate(self.processes):
+                if not proc.is_alive() and not self._stopping.is_set():
+                    log.error("worker process %s exited with %s; starting a new one",
+                              proc.pid, proc.exitcode)
+                    self.processes[i] = self._spawn(i)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def alive(self) -> int:
+        return sum(p.is_alive() for p in self.processes)
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """SIGTERM (finish the current job), then SIGINT after `grace_seconds` (release
+        it), then SIGKILL as a last resort (its lease expires and the job is reclaimed)."""
+        self._stopping.set()
+        grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGINT, 10.0),
+                          (signal.SIGKILL, 5.0)):
+            live = [p for p in self.processes if p.is_alive()]
+            if not live:
+                break
+            for proc in live:
+                _signal(proc.pid, sig)
+            deadline = time.monotonic() + wait
+            for proc in live:
+                proc.join(max(0.0, deadline - time.monotonic()))
+
+    def join(self) -> None:
+        """Block until every worker process has exited."""
+        while any(p.is_alive() for p in self.processes):
+            for proc in list(self.processes):
+                proc.join(0.5)
+
+
+def _signal(pid: int | None, sig: int) -> None:
+    if pid is None:
+        return
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def start_embedded_workers(config: Mapping[str, Any], n: int,
+                           grade: GradeFn | None = None) -> WorkerPool:
+    """Start `n` worker processes for `config` (used by `neurograde serve` and
+    `neurograde worker`); call `.stop()` on the returned pool at shutdown."""
+    log.info("starting %d grading worker process(es)", n)
+    return WorkerPool(config, n, grade)
