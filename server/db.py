@@ -60,3 +60,23 @@ def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("_neurograde_session", None)
     if session is not None:
         session.close()
+
+
+def alembic_config(url: str) -> Any:
+    """The Alembic configuration of the packaged `migrations/` for database `url`."""
+    from alembic.config import Config
+
+    from migrations import ALEMBIC_INI, MIGRATIONS_DIR
+
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolates '%', which URL-encoded options contain
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Create or upgrade the schema of `url` to `revision` (what `neurograde db upgrade` does)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
