@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,9 @@ class FakeContext(CheckContext):
                                      .replace("-", "_"))
         self.limits: Limits = assignment.limits
         self._student = load_module(solution, "student_solution")
+        if store is None:
+            from plugins.builtin_datasets import DATASETS
+            store = DatasetStore({d.name: d for d in DATASETS}, Path(tempfile.mkdtemp()))
         self._store = store
 
     def call(self, function: str, *args: Any, **kwargs: Any) -> Any:

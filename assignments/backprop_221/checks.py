@@ -1,0 +1,197 @@
+"""Checks of the backprop-2-2-1 assignment (run in the trusted parent)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from assignments._common import PerRun
+from plugins import CheckContext, CheckDef, Outcome, StudentCallError
+from plugins.checklib import (
+    as_float,
+    central_difference,
+    diagnose_gradients,
+    mismatch,
+    student_check,
+)
+
+NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
+HIDDEN_OF = {"w1": "h1", "w2": "h1", "b1": "h1", "w3": "h2", "w4": "h2", "b2": "h2"}
+
+FEEDFORWARD_EXAMPLE = 0.7216325609518421
+ALICE_X = np.array([-2.0, -1.0])
+ALICE_GRADIENTS = {  # exact values for all weights 1, biases 0, x = [-2, -1], y_true = 1
+    "w1": 0.0214695353, "w2": 0.0107347676, "w3": 0.0214695353, "w4": 0.0107347676,
+    "w5": -0.0112692202, "w6": -0.0112692202, "b1": -0.0107347676, "b2": -0.0107347676,
+    "b3": -0.23761756,
+}
+#: Emily and Frank, the article's held-out people (1 = female)
+HELD_OUT = ((np.array([-7.0, -3.0]), 1), (np.array([20.0, 2.0]), 0))
+GENDER_GRADIENT_NETS = 4
+
+
+def _params_arg(values: Mapping[str, float]) -> dict[str, float]:
+    return {name: float(values[name]) for name in NAMES}
+
+
+def _read_gradients(value: object) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise StudentCallError(f"gradients() should return a dict, got {type(value).__name__}")
+    missing = [n for n in NAMES if n not in value]
+    if missing:
+        raise StudentCallError(f"gradients() is missing the keys {', '.join(missing)}")
+    return {n: as_float(value[n], f"gradients()[{n!r}]") for n in NAMES}
+
+
+def _read_params(value: object) -> dict[str, float]:
+    if not isinstance(value, dict) or any(n not in value for n in NAMES):
+        raise StudentCallError("train() should return the params dict with keys w1 … w6, "
+                               "b1 … b3")
+    return {n: as_float(value[n], f"train()[{n!r}]") for n in NAMES}
+
+
+def _loss(reference, params: Mapping[str, float], x: np.ndarray, y: float) -> float:
+    return (y - reference.feedforward(params, x)) ** 2
+
+
+def _true_gradients(reference, params, x, y) -> dict[str, float]:
+    """Central finite differences of the reference loss, parameter by parameter."""
+    vector = np.array([params[n] for n in NAMES])
+    grad = central_difference(
+        lambda v: _loss(reference, dict(zip(NAMES, v, strict=True)), x, y), vector)
+    return dict(zip(NAMES, grad, strict=True))
+
+
+def _missing_derivative_variants(reference, params, x, true) -> dict[str, dict[str, float]]:
+    """What each gradient would be without the sigmoid derivative of its hidden neuron,
+    or without that of the output neuron."""
+    x1, x2 = x
+    z = {"h1": params["w1"] * x1 + params["w2"] * x2 + params["b1"],
+         "h2": params["w3"] * x1 + params["w4"] * x2 + params["b2"]}
+    h = {k: reference.sigmoid(v) for k, v in z.items()}
+    o1 = reference.feedforward(params, x)
+    out_slope = o1 * (1 - o1)
+    variants: dict[str, dict[str, float]] = {}
+    for name in NAMES:
+        options = {"is missing the sigmoid derivative of the output neuron o1":
+                   true[name] / out_slope}
+        if name in HIDDEN_OF:
+            neuron = HIDDEN_OF[name]
+            slope = h[neuron] * (1 - h[neuron])
+            options[f"is missing the sigmoid derivative of the hidden neuron {neuron}, "
+                    f"f′(z) = f(z)·(1 − f(z)) of its input z"] = true[name] / slope
+        variants[name] = options
+    return variants
+
+
+def _random_gradient_problems(ctx: CheckContext) -> dict[str, str]:
+    """Gradients of the student on a few random networks, diagnosed once per run.
+
+    Each parameter's values over all networks form one vector, so a diagnosis
+    (sign, factor, missing derivative) must hold for every network at once.
+    """
+    rng = np.random.default_rng([ctx.seed, 221])
+    got: dict[str, list[float]] = {n: [] for n in NAMES}
+    true: dict[str, list[float]] = {n: [] for n in NAMES}
+    variants: dict[str, dict[str, list[float]]] = {n: {} for n in NAMES}
+    for _ in range(GENDER_GRADIENT_NETS):
+        params = dict(zip(NAMES, rng.normal(0, 1, size=len(NAMES)).tolist(), strict=True))
+        x, y = rng.normal(0, 2, size=2), float(rng.integers(0, 2))
+        student = _read_gradients(ctx.call("gradients", params, x, y))
+        exact = _true_gradients(ctx.reference, params, x, y)
+        for name, options in _missing_derivative_variants(ctx.reference, params, x,
+                                                          exact).items():
+            got[name].append(student[name])
+            true[name].append(exact[name])
+            for words, value in options.items():
+                variants[name].setdefault(words, []).append(value)
+    return diagnose_gradients(
+        {n: np.array(v) for n, v in got.items()}, {n: np.array(v) for n, v in true.items()},
+        {n: {w: np.array(v) for w, v in opts.items()} for n, opts in variants.items()})
+
+
+random_gradient_problems = PerRun(_random_gradient_problems)
+
+
+def gradient_check(name: str):
+    @student_check
+    def run(ctx: CheckContext) -> Outcome:
+        problems = random_gradient_problems(ctx)
+        if name in problems:
+            return Outcome(False, f"∂L/∂{name} {problems[name]} (compared with finite "
+                                  "differences of the loss on random networks)")
+        return Outcome(True, f"∂L/∂{name} agrees with finite differences")
+
+    return run
+
+
+@student_check
+def feedforward_example(ctx: CheckContext) -> Outcome:
+    params = {n: (1.0 if n in ("w2", "w4", "w6") else 0.0) for n in NAMES}
+    what = "feedforward with w2 = w4 = w6 = 1, other parameters 0, on x = [2, 3]"
+    got = as_float(ctx.call("feedforward", params, np.array([2.0, 3.0])), what)
+    problem = mismatch(what, got, FEEDFORWARD_EXAMPLE, show_expected=True, rtol=1e-9)
+    return Outcome(problem is None, problem or "0.7216325609518421, as in the handout")
+
+
+@student_check
+def alice_example(ctx: CheckContext) -> Outcome:
+    params = {n: (1.0 if n.startswith("w") else 0.0) for n in NAMES}
+    got = _read_gradients(ctx.call("gradients", params, ALICE_X, 1.0))
+    wrong = [f"∂L/∂{n}: expected {ALICE_GRADIENTS[n]:.6f}, got {got[n]:.6f}"
+             for n in NAMES if not np.isclose(got[n], ALICE_GRADIENTS[n], rtol=1e-4, atol=1e-7)]
+    if wrong:
+        return Outcome(False, "Alice example (all weights 1, biases 0, x = [−2, −1], y = 1): "
+                              + "; ".join(wrong))
+    return Outcome(True, "all nine gradients of the Alice example are right")
+
+
+@student_check
+def feedforward_random(ctx: CheckContext) -> Outcome:
+    for _ in range(4):
+        params = {n: float(ctx.rng.normal()) for n in NAMES}
+        x = ctx.rng.normal(0, 3, size=2)
+        got = as_float(ctx.call("feedforward", params, x), "feedforward(params, x)")
+        if problem := mismatch("feedforward on a random network", got,
+                               ctx.reference.feedforward(params, x)):
+            return Outcome(False, problem)
+    return Outcome(True, "matches on random networks and inputs")
+
+
+def _held_out_people(ctx: CheckContext) -> list[tuple[np.ndarray, int]]:
+    """Emily, Frank and a few more people drawn far from the boundary."""
+    people = list(HELD_OUT)
+    for _ in range(3):
+        people.append((np.array([ctx.rng.normal(-12, 3), ctx.rng.normal(-5, 1)]), 1))
+        people.append((np.array([ctx.rng.normal(22, 3), ctx.rng.normal(5, 1)]), 0))
+    return people
+
+
+@student_check
+def training(ctx: CheckContext) -> Outcome:
+    table = ctx.dataset("gender").arrays
+    data, y_trues = np.array(table["data"]), np.array(table["y_trues"])
+    params = _read_params(ctx.call("train", data, y_trues))
+    loss = np.mean([_loss(ctx.reference, params, x, y) for x, y in zip(data, y_trues, strict=True)])
+    people = _held_out_people(ctx)
+    wrong = sum((ctx.reference.feedforward(params, x) > 0.5) != bool(y) for x, y in people)
+    if wrong:
+        return Outcome(False, f"after train(), {wrong} of {len(people)} held-out people are "
+                              f"classified wrongly (training loss {loss:.4f})")
+    return Outcome(True, f"classifies all {len(people)} held-out people, including Emily and "
+                         f"Frank (training loss {loss:.4f})")
+
+
+CHECKS = (
+    CheckDef("feedforward example", feedforward_example, points=1, visibility="visible",
+             hint="h1, h2 from the inputs, then o1 from h1, h2"),
+    CheckDef("Alice example gradients", alice_example, points=2, visibility="visible",
+             hint="∂L/∂w1 = ∂L/∂o1 · ∂o1/∂h1 · ∂h1/∂w1"),
+    CheckDef("feedforward on random networks", feedforward_random, points=1,
+             hint="random weights, biases and inputs"),
+    *(CheckDef(f"gradient check: {name}", gradient_check(name), points=1,
+               hint=f"∂L/∂{name} by the chain rule") for name in NAMES),
+    CheckDef("training on the gender table", training, points=3,
+             hint="train() must classify held-out people (female if o1 > 0.5)"),
+)
