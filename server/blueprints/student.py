@@ -1,0 +1,124 @@
+"""The student's pages: course list, course page, assignment page with handout,
+starter download and upload form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from server.blueprints import render_markdown
+from server.db import get_session
+from server.errors import NotFound
+from server.extensions import get_state
+from server.models import CourseAssignment
+from server.services import access
+from server.services import submissions as subs_service
+
+bp = Blueprint("student", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    courses = access.visible_courses(get_session(), current_user)
+    if len(courses) == 1 and not current_user.is_instructor:
+        return redirect(url_for("student.course", course=courses[0].slug))
+    return render_template("student/index.html", courses=courses)
+
+
+@bp.get("/courses/<course>/")
+@login_required
+def course(course: str):
+    session = get_session()
+    found = access.course_by_slug(session, current_user, course)
+    if found is None:
+        raise NotFound("There is no such course, or you are not enrolled in it.")
+    enabled = list(session.scalars(select(CourseAssignment).where(
+        CourseAssignment.course_id == found.id, CourseAssignment.enabled.is_(True))))
+    rows = subs_service.course_rows(session, current_user, enabled,
+                                    get_state().registry.assignments)
+    return render_template("student/course.html", course=found, rows=rows,
+                           staff=access.is_course_staff(session, current_user, found))
+
+
+def _course_assignment(course: str, slug: str) -> CourseAssignment:
+    ca = access.course_assignment(get_session(), current_user, course, slug)
+    if ca is None or ca.assignment_slug not in get_state().registry.assignments:
+        raise NotFound("There is no such assignment in this course.")
+    return ca
+
+
+@bp.get("/courses/<course>/assignments/<slug>/")
+@login_required
+def assignment(course: str, slug: str):
+    session = get_session()
+    ca = _course_assignment(course, slug)
+    definition = get_state().registry.assignments[slug]
+    history = subs_service.user_submissions(session, current_user, ca)
+    return render_template(
+        "student/assignment.html", course=ca.course, ca=ca, assignment=definition,
+        handout=render_markdown(definition.handout), history=history,
+        left=subs_service.submissions_left(session, current_user, ca),
+        reset=subs_service.next_reset(), max_kb=definition.limits.max_source_kb,
+        closed=_closed(ca))
+
+
+def _closed(ca: CourseAssignment) -> bool:
+    try:
+        subs_service.check_policy(get_session(), current_user, ca)
+    except subs_service.SubmissionRejected as rejected:
+        return rejected.status_code == 403
+    return False
+
+
+@bp.get("/courses/<course>/assignments/<slug>/starter.py")
+@login_required
+def starter(course: str, slug: str):
+    _course_assignment(course, slug)
+    definition = get_state().registry.assignments[slug]
+    filename = f"{slug.replace('-', '_')}.py"
+    return Response(definition.starter, mimetype="text/x-python", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/courses/<course>/assignments/<slug>/submit")
+@login_required
+def submit(course: str, slug: str):
+    ca = _course_assignment(course, slug)
+    definition = get_state().registry.assignments[slug]
+    try:
+        upload = _one_upload()
+        submission = subs_service.create_submission(
+            get_session(), current_user, ca, upload, max_kb=definition.limits.max_source_kb)
+    except subs_service.SubmissionRejected as rejected:
+        flash(rejected.message, "error")
+        return redirect(url_for("student.assignment", course=course, slug=slug))
+    return redirect(url_for("submissions.show", submission_id=submission.id))
+
+
+def _one_upload() -> subs_service.Upload:
+    """The single file of the form, or a rejection the student can act on."""
+    try:
+        files = [f for f in request.files.getlist("file") if f and f.filename]
+    except RequestEntityTooLarge:
+        raise subs_service.SubmissionRejected("The upload is too large.", 413) from None
+    if not files:
+        raise subs_service.SubmissionRejected("Choose a .py file to upload.")
+    if len(files) > 1 or len(request.files) > 1:
+        raise subs_service.SubmissionRejected("Upload exactly one .py file.")
+    return subs_service.Upload(filename=files[0].filename, data=files[0].read())
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge):
+    """Uploads over the server's request limit: back to the form with a clear message."""
+    from flask import current_app
+
+    limit_kb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
+    flash(f"The upload is too large (the server accepts at most {limit_kb} kB).", "error")
+    view_args = request.view_args or {}
+    if request.endpoint == "student.submit" and current_user.is_authenticated:
+        return redirect(url_for("student.assignment", **view_args), code=303)
+    return redirect(url_for("student.index"), code=303)
