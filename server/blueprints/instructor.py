@@ -1,0 +1,264 @@
+"""Instructor pages: dashboard, assignment settings, regrades, submissions, CSV, roster.
+
+Every route goes through `_staff_course`: only the course's instructors (and
+site admins) get past it; anyone else gets "not found", so a student cannot
+even learn which instructor pages exist. Queries live in `server.services`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from server.db import get_session
+from server.extensions import get_state
+from server.models import Course, CourseAssignment, RegradeBatch, Submission, User
+from server.services import assignment_settings, dashboard, grades, pictures, regrade, roster
+from server.services.access import is_course_staff
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+
+
+@bp.before_request
+@login_required
+def _logged_in() -> None:
+    """Every page here needs a logged-in user (anonymous users go to the login page)."""
+
+
+def _staff_course(course_slug: str) -> Course:
+    session = get_session()
+    course = session.scalar(select(Course).where(Course.slug == course_slug))
+    if course is None or not is_course_staff(session, current_user, course):
+        abort(404)
+    return course
+
+
+def _course_assignment(course: Course, slug: str) -> CourseAssignment:
+    ca = next((a for a in course.assignments if a.assignment_slug == slug), None)
+    if ca is None:
+        abort(404)
+    return ca
+
+
+def _course_submission(course: Course, submission_id: int) -> Submission:
+    sub = get_session().get(Submission, submission_id)
+    if sub is None or sub.course_assignment.course_id != course.id:
+        abort(404)
+    return sub
+
+
+@bp.get("/")
+def index() -> str:
+    session = get_session()
+    courses = [c for c in session.scalars(select(Course).order_by(Course.title))
+               if is_course_staff(session, current_user, c)]
+    if not courses:
+        abort(404)
+    return render_template("instructor/index.html", courses=courses)
+
+
+@bp.get("/<course>/")
+def course(course: str) -> str:
+    course = _staff_course(course)
+    session = get_session()
+    return render_template(
+        "instructor/dashboard.html", course=course,
+        people=dashboard.enrolled(session, course),
+        stats=dashboard.assignment_stats(session, course),
+        queue=dashboard.queue_overview(session),
+        errors=dashboard.recent_errors(session, course),
+        titles=_titles(),
+    )
+
+
+def _titles() -> dict[str, str]:
+    return {slug: a.title for slug, a in get_state().registry.assignments.items()}
+
+
+# --- assignments ---------------------------------------------------------------------------
+
+@bp.get("/<course>/assignments")
+def assignments(course: str) -> str:
+    course = _staff_course(course)
+    registry = get_state().registry
+    enabled = {ca.assignment_slug for ca in course.assignments}
+    available = sorted((a for a in registry.assignments.values() if a.slug not in enabled),
+                       key=lambda a: (a.order, a.slug))
+    return render_template("instructor/assignments.html", course=course, available=available,
+                           course_assignments=sorted(course.assignments,
+                                                     key=lambda ca: ca.assignment_slug),
+                           registry=registry)
+
+
+@bp.post("/<course>/assignments")
+def enable_assignment(course: str) -> Response:
+    course = _staff_course(course)
+    slug = request.form.get("slug", "")
+    try:
+        ca = assignment_settings.enable(get_session(), get_state().registry, course, slug)
+    except assignment_settings.FormError as error:
+        flash(str(error), "error")
+        return redirect(url_for(".assignments", course=course.slug))
+    get_session().commit()
+    flash(f"Enabled {slug}. Set its deadline and policy below.", "success")
+    return redirect(url_for(".assignment", course=course.slug, slug=ca.assignment_slug))
+
+
+@bp.route("/<course>/assignments/<slug>", methods=["GET", "POST"])
+def assignment(course: str, slug: str) -> str | Response:
+    course = _staff_course(course)
+    ca = _course_assignment(course, slug)
+    registry = get_state().registry
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = assignment_settings.apply_settings(ca, request.form, registry)
+        if not errors:
+            get_session().commit()
+            flash("Settings saved.", "success")
+            return redirect(url_for(".assignment", course=course.slug, slug=slug))
+        get_session().rollback()
+    session = get_session()
+    return render_template(
+        "instructor/assignment.html", course=course, ca=ca, errors=errors, form=request.form,
+        definition=registry.assignments.get(slug), rubrics=registry.rubric_names(slug),
+        batches=regrade.batches(session, ca), now=datetime.now(UTC),
+    )
+
+
+@bp.post("/<course>/assignments/<slug>/regrade")
+def start_regrade(course: str, slug: str) -> Response:
+    course = _staff_course(course)
+    ca = _course_assignment(course, slug)
+    session = get_session()
+    submission_id = request.form.get("submission_id", type=int)
+    try:
+        batch = regrade.start_regrade(session, ca, request.form.get("scope", ""),
+                                      requested_by=current_user, submission_id=submission_id)
+    except regrade.RegradeError as error:
+        session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for(".assignment", course=course.slug, slug=slug))
+    session.commit()
+    return redirect(url_for(".regrade_summary", course=course.slug, batch_id=batch.id))
+
+
+@bp.get("/<course>/regrades/<int:batch_id>")
+def regrade_summary(course: str, batch_id: int) -> str:
+    course = _staff_course(course)
+    session = get_session()
+    batch = session.get(RegradeBatch, batch_id)
+    ca = session.get(CourseAssignment, batch.course_assignment_id) if batch else None
+    if batch is None or ca is None or ca.course_id != course.id:
+        abort(404)
+    summary = regrade.summarize(session, batch)
+    return render_template("instructor/regrade.html", course=course, ca=ca, summary=summary)
+
+
+# --- submissions ---------------------------------------------------------------------------
+
+@bp.get("/<course>/assignments/<slug>/submissions")
+def assignment_submissions(course: str, slug: str) -> str:
+    course = _staff_course(course)
+    ca = _course_assignment(course, slug)
+    subs = get_session().scalars(
+        select(Submission).where(Submission.course_assignment_id == ca.id)
+        .order_by(Submission.id.desc()).limit(500))
+    return render_template("instructor/submissions.html", course=course, ca=ca,
+                           submissions=list(subs), student=None)
+
+
+@bp.get("/<course>/students/<username>")
+def student(course: str, username: str) -> str:
+    course = _staff_course(course)
+    session = get_session()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not any(e.user_id == user.id for e in course.enrollments):
+        abort(404)
+    ca_ids = [ca.id for ca in course.assignments]
+    subs = session.scalars(
+        select(Submission).where(Submission.user_id == user.id,
+                                 Submission.course_assignment_id.in_(ca_ids))
+        .order_by(Submission.id.desc()))
+    return render_template("instructor/submissions.html", course=course, ca=None,
+                           submissions=list(subs), student=user)
+
+
+@bp.get("/<course>/submissions/<int:submission_id>")
+def submission(course: str, submission_id: int) -> str:
+    course = _staff_course(course)
+    sub = _course_submission(course, submission_id)
+    ca = sub.course_assignment
+    return render_template(
+        "instructor/submission.html", course=course, ca=ca, sub=sub,
+        effective=grades.effective_score(sub, ca), late_days=grades.days_late(
+            sub.submitted_at, ca.deadline),
+        pics=pictures.has_pictures(sub.result) if sub.result else {},
+    )
+
+
+@bp.get("/<course>/submissions/<int:submission_id>/<kind>.png")
+def picture(course: str, submission_id: int, kind: str) -> Response:
+    course = _staff_course(course)
+    sub = _course_submission(course, submission_id)
+    try:
+        png = pictures.picture_png(kind, sub.id, sub.result, get_state().datasets,
+                                   pictures_dir())
+    except (pictures.NoPicture, KeyError) as error:
+        log.info("no %s picture for submission %s: %s", kind, sub.id, error)
+        abort(404)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def pictures_dir() -> Path:
+    """Rendered pictures live in the instance folder."""
+    return Path(current_app.instance_path) / "pictures"
+
+
+# --- grades and roster ---------------------------------------------------------------------
+
+@bp.get("/<course>/grades.csv")
+def grades_csv(course: str) -> Response:
+    course = _staff_course(course)
+    body = grades.grades_csv(get_session(), course)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{course.slug}-grades-{stamp}.csv"',
+        "Cache-Control": "no-store",
+    })
+
+
+@bp.route("/<course>/roster", methods=["GET", "POST"])
+def roster_page(course: str) -> str:
+    course = _staff_course(course)
+    session = get_session()
+    report: list[roster.RowResult] = []
+    if request.method == "POST":
+        upload = request.files.get("csv_file")
+        if upload is not None and upload.filename:
+            report = roster.add_from_csv(session, course, upload.read())
+        else:
+            report = [roster.add_one(session, course, request.form.get("username", ""),
+                                     request.form.get("name", ""), request.form.get("email", ""),
+                                     line=None)]
+        session.commit()
+    return render_template("instructor/roster.html", course=course, report=report,
+                           people=dashboard.enrolled(session, course))

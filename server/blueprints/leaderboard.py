@@ -1,0 +1,61 @@
+"""Leaderboard pages: one per assignment and a course total.
+
+Members of the course see them; students see pseudonyms only (and never an
+opted-out classmate), instructors see real names. The ranking itself is
+`server.services.leaderboard.standings`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+
+from server.db import get_session
+from server.extensions import get_state
+from server.services import leaderboard
+from server.services.access import course_assignment, course_by_slug, is_course_staff
+
+bp = Blueprint("leaderboard", __name__)
+
+
+@bp.get("/courses/<course>/assignments/<slug>/leaderboard")
+@login_required
+def assignment(course: str, slug: str) -> str:
+    session = get_session()
+    ca = course_assignment(session, current_user, course, slug)
+    if ca is None:
+        abort(404)
+    definition = get_state().registry.assignments.get(slug)
+    higher = definition.metric_higher_is_better if definition else True
+    staff = is_course_staff(session, current_user, ca.course_id)
+    rows = leaderboard.standings(session, ca, higher_is_better=higher)
+    now = datetime.now(UTC)
+    return render_template(
+        "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
+        rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
+        staff=staff, revealed=leaderboard.private_revealed(ca, now),
+        metric=definition.metric if definition else None,
+    )
+
+
+@bp.get("/courses/<course>/leaderboard")
+@login_required
+def course(course: str) -> str:
+    session = get_session()
+    course = course_by_slug(session, current_user, course)
+    if course is None:
+        abort(404)
+    registry = get_state().registry
+    cas = sorted((ca for ca in course.assignments if ca.enabled),
+                 key=lambda ca: (getattr(registry.assignments.get(ca.assignment_slug),
+                                         "order", 100), ca.assignment_slug))
+    higher = {slug: a.metric_higher_is_better for slug, a in registry.assignments.items()}
+    staff = is_course_staff(session, current_user, course)
+    totals = leaderboard.course_totals(session, cas, higher)
+    return render_template(
+        "leaderboard/course.html", course=course, cas=cas, staff=staff,
+        rows=leaderboard.present(totals, instructor=staff, viewer_id=current_user.id),
+        titles={slug: a.title for slug, a in registry.assignments.items()},
+    )
