@@ -1,0 +1,216 @@
+"""The queue's contract on SQLite and PostgreSQL: claim order, leases, idempotent results."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from grader.result import GradingResult
+from server import queue
+from server.models import DONE, LANE_REGRADE, QUEUED, RUNNING, GradingRecord, utcnow
+
+
+def graded(score: float = 1.0, **metrics: float) -> GradingResult:
+    return GradingResult(status="graded", score=score, max_score=1.0, metrics=metrics)
+
+
+def claim(qdb, worker: str = "w1", lease: float = 30.0):
+    with qdb.session() as s:
+        return queue.claim(s, worker, lease)
+
+
+def complete(qdb, job, result, token=None, **kwargs) -> bool:
+    with qdb.session() as s:
+        return queue.complete(s, job.id, token or job.lease_token, result, **kwargs)
+
+
+def test_claim_leases_one_job_once(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    job = claim(qdb, "worker-a", lease=30)
+    assert job.id == sid and job.state == RUNNING and job.attempts == 1
+    assert job.worker_id == "worker-a" and len(job.lease_token) == 32
+    assert claim(qdb, "worker-b") is None
+    row = qdb.get(sid)
+    assert row.state == RUNNING and row.lease_token == job.lease_token
+
+
+def test_claim_order_is_round_robin_by_student_and_fresh_before_regrade(qdb):
+    ca = qdb.course_assignment()
+    alice, bob = qdb.users(2)
+    t0 = utcnow()
+    regrade = qdb.submit(bob, ca, lane=LANE_REGRADE, enqueued_at=t0)
+    burst = qdb.submit(alice, ca, 5, enqueued_at=t0 + timedelta(seconds=1))
+    late = qdb.submit(bob, ca, 2, enqueued_at=t0 + timedelta(seconds=2))
+    order = [claim(qdb).id for _ in range(8)]
+    # Bob's first upload overtakes Alice's burst after her first job started
+    assert order == [burst[0], late[0], burst[1], late[1], *burst[2:], *regrade]
+    assert claim(qdb) is None
+
+
+def test_queue_position_follows_claim_order(qdb):
+    ca = qdb.course_assignment()
+    alice, bob = qdb.users(2)
+    t0 = utcnow()
+    burst = qdb.submit(alice, ca, 3, enqueued_at=t0)
+    (bobs,) = qdb.submit(bob, ca, enqueued_at=t0 + timedelta(seconds=1))
+    with qdb.session() as s:
+        positions = [queue.queue_position(s, qdb.get(i)) for i in [*burst, bobs]]
+    assert positions == [1, 3, 4, 2]
+    job = claim(qdb)
+    with qdb.session() as s:
+        assert queue.queue_position(s, qdb.get(job.id)) is None
+        assert queue.queue_position(s, qdb.get(bobs)) == 1
+
+
+def test_complete_writes_once_and_refuses_a_stale_token(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    job = claim(qdb)
+    result = graded(0.5, accuracy_public=0.9, accuracy_private=0.8)
+    assert not complete(qdb, job, result, token="0" * 32)
+    assert qdb.get(sid).state == RUNNING
+    assert complete(qdb, job, result, metric="accuracy")
+    assert not complete(qdb, job, graded(1.0))  # a repeated write is a no-op
+    row = qdb.get(sid)
+    assert (row.state, row.status, row.score, row.lease_token) == (DONE, "graded", 0.5, None)
+    assert (row.metric_public, row.metric_private) == (0.9, 0.8)
+    assert row.result["metrics"]["accuracy_public"] == 0.9
+    assert qdb.record_counts() == {sid: 1}
+
+
+def test_metric_falls_back_to_the_plain_name(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    qdb.submit(user, ca)
+    job = claim(qdb)
+    assert complete(qdb, job, graded(1.0, loss=0.125), metric="loss")
+    row = qdb.get(job.id)
+    assert (row.metric_public, row.metric_private) == (0.125, 0.125)
+
+
+@pytest.mark.parametrize("status", ["timeout", "memory_limit", "crashed", "compile_error"])
+def test_student_caused_statuses_are_results_not_retries(qdb, status):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    qdb.submit(user, ca)
+    job = claim(qdb)
+    assert complete(qdb, job, GradingResult.failure(status, "your code did X"), max_attempts=3)
+    row = qdb.get(job.id)
+    assert (row.state, row.status, row.attempts) == (DONE, status, 1)
+
+
+def test_internal_error_is_retried_then_kept(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    first = claim(qdb)
+    error = GradingResult.failure("internal_error", "sandbox unavailable", stderr="bwrap: no")
+    assert complete(qdb, first, error, max_attempts=2)
+    row = qdb.get(sid)
+    assert (row.state, row.status, row.lease_token) == (QUEUED, None, None)
+    assert "sandbox unavailable" in row.last_error and "bwrap: no" in row.last_error
+    assert qdb.record_counts() == {}
+    second = claim(qdb)
+    assert second.attempts == 2
+    assert complete(qdb, second, error, max_attempts=2)
+    row = qdb.get(sid)
+    assert (row.state, row.status, row.attempts) == (DONE, "internal_error", 2)
+    assert "sandbox unavailable" in row.last_error
+    with qdb.session() as s:
+        (record,) = s.query(GradingRecord).all()
+    assert (record.status, record.attempt) == ("internal_error", 2)
+
+
+def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    first = claim(qdb, "lost-worker", lease=0.2)
+    with qdb.session() as s:
+        assert queue.reclaim_expired(s, max_attempts=2) == 0  # still leased
+    time.sleep(0.4)
+    with qdb.session() as s:
+        assert queue.reclaim_expired(s, max_attempts=2) == 1
+    row = qdb.get(sid)
+    assert row.state == QUEUED and "lost-worker" in row.last_error
+    assert not complete(qdb, first, graded())  # the lost worker's late write is void
+    second = claim(qdb, "also-lost", lease=0.2)
+    assert second.attempts == 2
+    time.sleep(0.4)
+    with qdb.session() as s:
+        assert queue.reclaim_expired(s, max_attempts=2) == 1
+    row = qdb.get(sid)
+    assert (row.state, row.status, row.attempts) == (DONE, "internal_error", 2)
+    assert "also-lost" in row.last_error
+    assert "not your fault" in row.result["message"]
+    assert qdb.record_counts() == {sid: 1}
+
+
+def test_heartbeat_extends_the_lease_and_reports_loss(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    qdb.submit(user, ca)
+    job = claim(qdb, lease=0.3)
+    for _ in range(3):
+        time.sleep(0.15)
+        with qdb.session() as s:
+            assert queue.heartbeat(s, job.id, job.lease_token, 0.3)
+            assert queue.reclaim_expired(s) == 0
+    with qdb.session() as s:
+        assert not queue.heartbeat(s, job.id, "f" * 32, 0.3)
+
+
+def test_release_gives_the_job_back_without_counting_the_attempt(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    qdb.submit(user, ca)
+    job = claim(qdb)
+    with qdb.session() as s:
+        assert queue.release(s, job.id, job.lease_token)
+        assert not queue.release(s, job.id, job.lease_token)
+    row = qdb.get(job.id)
+    assert (row.state, row.attempts, row.worker_id) == (QUEUED, 0, None)
+    assert claim(qdb).attempts == 1
+
+
+def test_queue_stats_show_lanes_running_and_failed(qdb):
+    ca = qdb.course_assignment()
+    alice, bob = qdb.users(2)
+    qdb.submit(alice, ca, 3)
+    qdb.submit(bob, ca, 2, lane=LANE_REGRADE)
+    running = claim(qdb, "host-1:123")
+    failing = claim(qdb, "host-2:456")
+    assert complete(qdb, failing, GradingResult.failure("internal_error", "boom"),
+                    max_attempts=1)
+    with qdb.session() as s:
+        stats = queue.queue_stats(s)
+    assert stats["queued"] == {"fresh": 1, "regrade": 2} and stats["queued_total"] == 3
+    assert stats["oldest_queued_age_s"] >= 0
+    (run,) = stats["running"]
+    assert run["id"] == running.id and run["worker_id"] == "host-1:123"
+    assert 0 <= run["age_s"] < 10 and 0 < run["lease_left_s"] <= 30
+    assert stats["failed_total"] == 1 and stats["failed"][0]["id"] == failing.id
+    assert "boom" in stats["failed"][0]["last_error"]
+
+
+@pytest.mark.postgres
+def test_notify_is_delivered_on_commit(qdb):
+    if not qdb.is_postgres:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL only")
+    raw = qdb.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        conn.autocommit = True
+        conn.execute(f"LISTEN {queue.CHANNEL}")
+        ca = qdb.course_assignment()
+        (user,) = qdb.users(1)
+        assert list(conn.notifies(timeout=0.05, stop_after=1)) == []
+        qdb.submit(user, ca)
+        assert len(list(conn.notifies(timeout=2, stop_after=1))) == 1
+    finally:
+        raw.invalidate()
