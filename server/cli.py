@@ -281,7 +281,7 @@ def plugins_command(ctx: click.Context) -> None:
         status = "BROKEN" if name in registry.errors else "ok"
         click.echo(f"{name:<32} {status:<7} {', '.join(provided) or 'nothing'}")
     for name in sorted(set(registry.errors) - set(registry.plugins)):
-        click.echo(f"{name:<32} {'BROKEN':<7} not loaded")
+        click.echo(f"{name:<32} {'BROKEN':<7} not active")
     _echo_errors(registry)
 
 

@@ -1,0 +1,187 @@
+"""Plugin discovery, isolation of broken plugins and duplicate names."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugins.manager import get_plugin_manager
+from server import create_app, load_plugins
+from tests.spine.plugin_helpers import (
+    AssignmentPlugin,
+    MalformedPlugin,
+    RaisingPlugin,
+    make_assignment,
+    tiny_dataset,
+    write_distribution,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "neurograde-example-course"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _cli_env(tmp_path: Path, pythonpath: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROGRADE_")}
+    env["NEUROGRADE_INSTANCE_PATH"] = str(tmp_path / "instance")
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return env
+
+
+def _neurograde(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(VENV_BIN / "neurograde"), command], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory) -> Path:
+    """The example plugin, pip-installed as a real distribution into its own folder."""
+    site = tmp_path_factory.mktemp("example-site")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         str(EXAMPLE)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(site.glob("neurograde_example_course-*.dist-info"))
+    return site
+
+
+@pytest.mark.slow
+def test_example_plugin_is_found_through_its_entry_point(example_site, tmp_path):
+    env = _cli_env(tmp_path, example_site)
+    listing = _neurograde("assignments", env, tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "example-relu" in listing.stdout
+    assert "plugin example_course" in listing.stdout
+    plugins = _neurograde("plugins", env, tmp_path)
+    line = next(x for x in plugins.stdout.splitlines() if x.startswith("example_course"))
+    assert " ok " in line and "dataset example-blobs" in line
+    assert "rubric example-relu-strict" in line
+
+    # without the installed distribution on the path, the assignment is gone
+    bare = _neurograde("assignments", _cli_env(tmp_path), tmp_path)
+    assert "example-relu" not in bare.stdout
+
+
+@pytest.mark.slow
+def test_autoload_switch_skips_installed_plugins(example_site, tmp_path):
+    env = {**_cli_env(tmp_path, example_site), "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    listing = _neurograde("assignments", env, tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "example-relu" not in listing.stdout
+
+
+def test_example_plugin_registry_contents(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    import neurograde_example_course as example
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(example, name="example_course")
+    _pm, registry = load_plugins(pm=pm)
+    assert registry.errors == {}
+    assert registry.assignment("example-relu").datasets == ("example-blobs",)
+    assert registry.rubric_for("example-relu", "example-relu-strict").late_penalty_per_day == 0.2
+    arrays = registry.datasets["example-blobs"].load(tmp_path)
+    assert arrays["X_train"].shape == (2, 80) and arrays["y_test"].shape == (40,)
+
+
+def test_plugin_raising_on_import_is_reported_by_name(monkeypatch, tmp_path, caplog):
+    site = tmp_path / "site"
+    site.mkdir()
+    write_distribution(site, "ng-broken", "ng_broken_plugin",
+                       "raise ImportError('needs a package that is not installed')\n")
+    write_distribution(site, "ng-good", "ng_good_plugin", """
+        from plugins import hookimpl, DatasetDef
+        import numpy as np
+
+        @hookimpl
+        def neurograde_register_datasets():
+            return [DatasetDef(name="good-data", load=lambda d: {"X": np.ones(2)})]
+        """)
+    monkeypatch.syspath_prepend(str(site))
+    with caplog.at_level(logging.ERROR):
+        _pm, registry = load_plugins(load_entrypoints=True)
+    assert "ng-broken" in registry.errors
+    assert "needs a package that is not installed" in registry.errors["ng-broken"]
+    assert "good-data" in registry.datasets
+    assert registry.plugin_of("dataset", "good-data") == "ng-good"
+    assert any("ng-broken" in r.getMessage() for r in caplog.records)
+
+
+def test_plugin_raising_in_a_hook_is_isolated(pm, tmp_path):
+    pm.register(RaisingPlugin(), name="raising")
+    pm.register(AssignmentPlugin([make_assignment("fine", tmp_path)]), name="fine-plugin")
+    _pm, registry = load_plugins(pm=pm)
+    assert "the course files are missing" in registry.errors["raising"]
+    assert "fine" in registry.assignments
+
+
+def test_malformed_definitions_are_reported_and_skipped(pm, tmp_path):
+    no_reference = make_assignment("lost", tmp_path, reference_path=tmp_path / "missing.py")
+    pm.register(MalformedPlugin(), name="malformed")
+    pm.register(AssignmentPlugin([no_reference, make_assignment("kept", tmp_path)]),
+                name="half-good")
+    _pm, registry = load_plugins(pm=pm)
+    assert "expected AssignmentDef" in registry.errors["malformed"]
+    assert "late_penalty_per_day" in registry.errors["malformed"]
+    assert "does not exist" in registry.errors["half-good"]
+    assert "kept" in registry.assignments and "lost" not in registry.assignments
+
+
+def test_duplicate_slug_disables_the_later_plugin_naming_both(pm, tmp_path):
+    pm.register(AssignmentPlugin([make_assignment("twin", tmp_path, title="First")]),
+                name="first-course")
+    pm.register(AssignmentPlugin([make_assignment("twin", tmp_path, title="Second"),
+                                  make_assignment("other", tmp_path)],
+                                 datasets=[tiny_dataset("second-data")]),
+                name="second-course")
+    pm, registry = load_plugins(pm=pm)
+    reason = registry.errors["second-course"]
+    assert "'first-course'" in reason and "'second-course'" in reason and "'twin'" in reason
+    assert registry.assignment("twin").title == "First"
+    # the later plugin is disabled as a whole, so it cannot half-work
+    assert "other" not in registry.assignments and "second-data" not in registry.datasets
+    assert pm.get_plugin("second-course") is None
+
+
+def test_duplicate_dataset_name_with_a_builtin(pm):
+    pm.register(AssignmentPlugin(datasets=[tiny_dataset("mnist")]), name="shadow")
+    _pm, registry = load_plugins(pm=pm)
+    assert "plugins.builtin_datasets" in registry.errors["shadow"]
+    assert registry.plugin_of("dataset", "mnist") == "plugins.builtin_datasets"
+
+
+def _conflicted_manager(tmp_path):
+    pm = get_plugin_manager(load_entrypoints=False)
+    pm.register(AssignmentPlugin([make_assignment("twin", tmp_path)]), name="first-course")
+    pm.register(AssignmentPlugin([make_assignment("twin", tmp_path)]), name="second-course")
+    pm.register(RaisingPlugin(), name="raising")
+    return pm
+
+
+def test_app_starts_and_cli_lists_broken_and_duplicate_plugins(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path),
+                      "PLUGIN_MANAGER": _conflicted_manager(tmp_path)})
+    assert app.test_client().get("/healthz").status_code == 200
+    registry = app.extensions["neurograde"].registry
+    assert set(registry.errors) == {"second-course", "raising"}
+
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    result = CliRunner().invoke(main, ["plugins"], obj={"config": {
+        "INSTANCE_PATH": str(tmp_path), "PLUGIN_MANAGER": _conflicted_manager(tmp_path)}})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(x.startswith("first-course") and " ok " in x and "assignment twin" in x
+               for x in lines)
+    assert any(x.startswith("raising") and "BROKEN" in x for x in lines)
+    assert any(x.startswith("second-course") and "BROKEN" in x and "not active" in x
+               for x in lines)
+    assert "error: plugin 'second-course'" in result.output
