@@ -128,16 +128,17 @@ def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
             "--ro-bind", str(run_dir / "solution.py"), f"{WORK_DIR}/solution.py",
             "--ro-bind", str(run_dir / "shared"), SHARED_DIR,
             "--remount-ro", "/", "--chdir", WORK_DIR]
-    for key, value in child_env(threads, layout).items():
+    for key, value in child_env(threads, layout.env).items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", layout.python, *argv]
 
 
-def child_env(threads: int, layout: Layout) -> dict[str, str]:
+def child_env(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's whole environment: nothing of the worker's (no secrets)."""
     n = str(max(1, threads))
     return {"HOME": WORK_DIR, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
             "OPENBLAS_NUM_THREADS": n, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
-            "NUMEXPR_NUM_THREADS": n, "VECLIB_MAXIMUM_THREADS": n, **layout.env}
+            "NUMEXPR_NUM_THREADS": n, "VECLIB_MAXIMUM_THREADS": n, **(extra or {})}
 
 
 def make_run_dir(source: str) -> Path:

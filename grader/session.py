@@ -1,0 +1,486 @@
+"""Parent side of one sandboxed child: start, call, wall clock, output capture, usage.
+
+One `Session` is one single-use child. Every wait is a `select` with a deadline over
+the reply pipe and the student's stdout/stderr, so a silent, chatty or hung child
+never blocks the parent. When the child ends early the session kills the whole
+sandbox, reaps it (`wait4` gives CPU time and peak memory) and raises `ChildGone`
+saying which limit ended the run and during which call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import protocol
+from grader.limits import describe_usage, limit_hit, make_preexec, signal_name
+from grader.sandbox import (
+    CHILD_DIR,
+    HOST_CHILD_DIR,
+    INSTALL_HINT,
+    LIB_DIR,
+    SHARED_DIR,
+    WORK_DIR,
+    SandboxUnavailable,
+    bwrap_command,
+    child_env,
+    drop_uid,
+    grading_layout,
+    make_run_dir,
+    sandbox_disabled,
+)
+from plugins.types import Limits, StudentCallError
+
+log = logging.getLogger(__name__)
+
+STARTUP_SECONDS = 30.0  #: starting the sandbox and importing numpy (not the student's time)
+GRACE_SECONDS = 1.0  #: for a child to exit after its call pipe closes
+CHUNK = 1 << 20
+
+
+class ChildGone(Exception):
+    """The child ended (time, memory, crash): the run is over."""
+
+    def __init__(self, status: str, message: str, hit: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.limit_hit = status, message, hit
+
+
+class ImportFailed(Exception):
+    """The student's module raised while being imported."""
+
+    def __init__(self, error: dict) -> None:
+        super().__init__(error.get("message", ""))
+        self.error = error
+
+
+class Capture:
+    """Keeps the first `limit` bytes of a stream, counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.data, self.dropped = limit, bytearray(), 0
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.limit - len(self.data)
+        self.data += chunk[:max(room, 0)]
+        self.dropped += max(len(chunk) - max(room, 0), 0)
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes not shown]"
+        return text
+
+
+class Session:
+    """One sandboxed child running the student's `solution.py`."""
+
+    def __init__(self, source: str, limits: Limits, *, forbidden: tuple[str, ...] = ()) -> None:
+        self.source, self.limits, self.forbidden = source, limits, forbidden
+        self.stdout = Capture(limits.max_output_kb * 1024)
+        self.stderr = Capture(limits.max_output_kb * 1024)
+        self.used_s = 0.0  # wall seconds spent waiting for the student's code
+        self.usage: dict[str, float] = {}
+        self.functions: list[str] = []
+        self.gone: ChildGone | None = None
+        self.proc: subprocess.Popen | None = None
+        self.run_dir: Path | None = None
+        self._next_id = 0
+        self._shared = 0
+        self._fds: dict[str, int] = {}
+        self._pending = memoryview(b"")
+        self._buffer = protocol.ReplyBuffer()
+        self._peak_kb = 0
+        self._status: int | None = None
+        self._timed_out = False
+        self._started = 0.0
+        self._sample = (0.0, 0)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> list[str]:
+        """Start the child and import the student's module; returns its public names.
+
+        Raises SandboxUnavailable (our side), ImportFailed or ChildGone (the student's)."""
+        self.run_dir = make_run_dir(self.source)
+        call_r, call_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        cmd, uid, cwd, env = self._command(call_r, reply_w)
+        self._started = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=(call_r, reply_w), preexec_fn=make_preexec(self.limits, uid),
+                start_new_session=True, cwd=cwd, env=env)
+        except (OSError, subprocess.SubprocessError) as exc:
+            for fd in (call_r, call_w, reply_r, reply_w):
+                os.close(fd)
+            raise SandboxUnavailable(f"the sandbox could not be started ({exc}). "
+                                     + INSTALL_HINT) from None
+        os.close(call_r)
+        os.close(reply_w)
+        self._fds = {"call": call_w, "reply": reply_r, "stdout": self.proc.stdout.fileno(),
+                     "stderr": self.proc.stderr.fileno()}
+        for fd in self._fds.values():
+            os.set_blocking(fd, False)
+        self._await_hello()
+        header, _ = self._wait(0, "importing solution.py")
+        if not header.get("ok"):
+            error = header.get("error") or {}
+            if error.get("kind") == "memory":
+                self._end("importing solution.py", memory_error=True)
+            raise ImportFailed(error)
+        self.functions = [f for f in header.get("functions", []) if isinstance(f, str)]
+        return self.functions
+
+    def _command(self, call_r: int, reply_w: int) -> tuple[list[str], int | None, str, dict]:
+        cfg: dict[str, Any] = {"call_fd": call_r, "reply_fd": reply_w,
+                               "forbidden": list(self.forbidden)}
+        flags = ["-I", "-S", "-B", "-u"]
+        assert self.run_dir is not None
+        if sandbox_disabled():
+            log.warning("NEUROGRADE_SANDBOX=none: running a submission WITHOUT the sandbox "
+                        "(development only; never on a server that grades students)")
+            cfg.update(nproc=0, lib=str(Path(np.__file__).resolve().parent.parent),
+                       module=str(self.run_dir / "solution.py"),
+                       shared=str(self.run_dir / "shared"))
+            python = os.path.realpath(sys.executable)
+            cmd = [python, *flags, str(HOST_CHILD_DIR / "runner.py"), json.dumps(cfg)]
+            env = child_env(self.limits.threads)
+            return cmd, None, str(self.run_dir), env
+        cfg.update(nproc=self.limits.max_processes, lib=LIB_DIR, shared=SHARED_DIR,
+                   module=f"{WORK_DIR}/solution.py")
+        cmd = bwrap_command(grading_layout(), self.run_dir, threads=self.limits.threads,
+                            tmp_mb=self.limits.max_file_mb,
+                            argv=[*flags, f"{CHILD_DIR}/runner.py", json.dumps(cfg)])
+        return cmd, drop_uid(), str(self.run_dir), {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+    def _await_hello(self) -> None:
+        try:
+            self._wait(-1, "starting the sandbox", budget=STARTUP_SECONDS, count=False)
+        except ChildGone as gone:
+            detail = self.stderr.text().strip()[-800:] or gone.message
+            raise SandboxUnavailable(f"the sandbox failed to start: {detail}. "
+                                     + INSTALL_HINT) from None
+
+    def close(self) -> None:
+        """End the child (politely, then by force) and remove the run directory."""
+        if self.proc is None:
+            return
+        if self.gone is None and self._status is None:
+            self._sample = _tree_usage(self.proc.pid)  # the runner is idle: its totals are final
+            self._close_fd("call")
+            deadline = time.monotonic() + GRACE_SECONDS
+            while self._status is None and time.monotonic() < deadline:
+                self._pump(min(0.05, deadline - time.monotonic()))
+                self._reap(block=False)
+        self._terminate()
+        self._cleanup()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls --------------------------------------------------------------------------
+
+    def share(self, array: np.ndarray) -> protocol.Shared:
+        """Write `array` as a read-only `.npy` the child memory-maps."""
+        assert self.run_dir is not None
+        array = np.ascontiguousarray(array)
+        self._shared += 1
+        name = f"a{self._shared}-{os.urandom(6).hex()}.npy"
+        path = self.run_dir / "shared" / name
+        np.save(path, array, allow_pickle=False)
+        os.chmod(path, 0o444)
+        return protocol.Shared(name, array.shape, str(array.dtype))
+
+    def call(self, function: str, args: tuple = (), kwargs: dict | None = None,
+             label: str | None = None) -> tuple[Any, float]:
+        """Call `function` in the child; returns (value, wall seconds measured here)."""
+        label = label or f"{function}(...)"
+        if self.gone is not None:
+            raise self.gone
+        self._next_id += 1
+        self._pending = memoryview(protocol.call_frame(self._next_id, function, args,
+                                                       kwargs or {}))
+        start = time.monotonic()
+        header, blobs = self._wait(self._next_id, label)
+        seconds = time.monotonic() - start
+        if not header.get("ok"):
+            self._raise_student_error(header.get("error") or {}, function, label)
+        try:
+            return protocol.decode_value(header, blobs), seconds
+        except protocol.WireError as exc:
+            raise StudentCallError(f"`{label}` returned a value that cannot be graded: {exc}. "
+                                   "Return numbers, numpy arrays of numbers, or "
+                                   "lists/tuples/dicts of those.") from None
+
+    def _raise_student_error(self, error: dict, function: str, label: str) -> None:
+        kind = error.get("kind")
+        if kind == "memory":
+            self._end(label, memory_error=True)
+        if kind == "missing":
+            raise StudentCallError(f"solution.py does not define a function `{function}`.")
+        if kind == "unsendable":
+            raise StudentCallError(f"`{label}` returned a value that cannot be graded: "
+                                   f"{error.get('message', '')}")
+        if kind == "exit":
+            raise StudentCallError(f"`{label}` called sys.exit(); return a value instead.")
+        if kind == "internal":
+            raise RuntimeError(f"the child could not decode a call: {error.get('message')}")
+        trace = str(error.get("traceback", ""))[-3000:]
+        raise StudentCallError(f"`{label}` raised {error.get('type', 'an exception')}: "
+                               f"{str(error.get('message', ''))[:1000]}"
+                               + (f"\n{trace}" if trace else ""))
+
+    # -- waiting ------------------------------------------------------------------------
+
+    def _wait(self, call_id: int, label: str, *, budget: float | None = None,
+              count: bool = True) -> tuple[dict, list[bytes]]:
+        """Pump pipes until the reply `call_id` arrives, the child ends or time runs out."""
+        if budget is None:
+            budget = self.limits.wall_seconds - self.used_s
+        start = time.monotonic()
+        deadline = start + max(budget, 0.0)
+        try:
+            while True:
+                try:
+                    frame = self._buffer.next_frame()
+                except protocol.WireError as exc:
+                    self._end(label, corrupt=str(exc))
+                if frame is not None:
+                    return self._accept(frame, call_id, label)
+                if "reply" not in self._fds:
+                    self._end(label)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._timed_out = True
+                    self._end(label)
+                self._pump(remaining)
+        finally:
+            if count:
+                self.used_s += time.monotonic() - start
+
+    def _accept(self, frame: tuple[dict, list[bytes]], call_id: int, label: str):
+        header, blobs = frame
+        if header.get("id") != call_id:
+            self._end(label, corrupt="a reply arrived out of order")
+        rss = header.get("rss_kb")
+        if isinstance(rss, int):
+            self._peak_kb = max(self._peak_kb, rss)
+        return header, blobs
+
+    def _pump(self, timeout: float) -> None:
+        """One select round: write pending call bytes, read replies and output."""
+        readers = {self._fds[k]: k for k in ("reply", "stdout", "stderr") if k in self._fds}
+        writers = [self._fds["call"]] if self._pending and "call" in self._fds else []
+        if not readers and not writers:
+            time.sleep(max(0.0, min(timeout, 0.05)))
+            return
+        ready_r, ready_w, _ = select.select(list(readers), writers, [], max(timeout, 0.0))
+        if ready_w:
+            self._write_some()
+        for fd in ready_r:
+            self._read_some(readers[fd])
+
+    def _write_some(self) -> None:
+        try:
+            n = os.write(self._fds["call"], self._pending[:CHUNK])
+            self._pending = self._pending[n:]
+        except BlockingIOError:
+            pass
+        except (BrokenPipeError, OSError):
+            self._pending = memoryview(b"")
+            self._close_fd("call")
+
+    def _read_some(self, name: str) -> None:
+        try:
+            chunk = os.read(self._fds[name], CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._close_fd(name)
+        elif name == "reply":
+            try:
+                self._buffer.feed(chunk)
+            except protocol.WireError as exc:
+                self._end("sending a result", corrupt=str(exc))
+        else:
+            (self.stdout if name == "stdout" else self.stderr).feed(chunk)
+
+    # -- ending -------------------------------------------------------------------------
+
+    def _end(self, label: str, *, memory_error: bool = False, corrupt: str | None = None):
+        """Kill and reap the child, then raise ChildGone describing why it ended."""
+        self._terminate()
+        self.gone = self._classify(label, memory_error, corrupt)
+        raise self.gone
+
+    def _classify(self, label: str, memory_error: bool, corrupt: str | None) -> ChildGone:
+        lim, usage = self.limits, self.usage
+        peak = usage.get("peak_memory_mb", 0.0)
+        code = _exit_code(self._status)
+        where = f"while running `{label}`"
+        if self._timed_out:
+            msg = (f"ran for more than the {lim.wall_seconds:g} s time limit {where} "
+                   "(look for an infinite loop or a very slow loop; vectorize with numpy)")
+            return ChildGone("timeout", msg, limit_hit("wall_seconds", lim.wall_seconds,
+                                                       label, msg))
+        if code == 128 + signal.SIGXCPU or (code == 128 + signal.SIGKILL
+                                            and usage.get("cpu_s", 0) >= lim.cpu_seconds):
+            msg = (f"used {usage.get('cpu_s', 0):.1f} s of the {lim.cpu_seconds:g} s CPU time "
+                   f"limit {where}")
+            return ChildGone("timeout", msg, limit_hit("cpu_seconds", lim.cpu_seconds, label, msg))
+        if memory_error or (code in _SIGNAL_DEATHS and peak >= 0.9 * lim.memory_mb):
+            msg = (f"ran out of memory {where}: {describe_usage(max(peak, 0), lim.memory_mb)}"
+                   " (MemoryError). Avoid building huge arrays; process data in batches.")
+            if memory_error and peak < 0.9 * lim.memory_mb:
+                msg = (f"asked for more than the {lim.memory_mb} MiB memory limit {where} "
+                       f"(MemoryError; peak measured {peak:.0f} MiB)")
+            return ChildGone("memory_limit", msg, limit_hit("memory_mb", lim.memory_mb,
+                                                            label, msg))
+        if code == 128 + signal.SIGXFSZ:
+            msg = f"wrote a file larger than the {lim.max_file_mb} MiB file-size limit {where}"
+            return ChildGone("crashed", msg, limit_hit("max_file_mb", lim.max_file_mb,
+                                                       label, msg))
+        if corrupt:
+            return ChildGone("crashed", f"the grader's channel was corrupted {where} ({corrupt}); "
+                             "do not write to file descriptors your code did not open")
+        if code is not None and code > 128:
+            how = f"was killed by {signal_name(code - 128)}"
+        elif code is not None:
+            how = f"exited with code {code} (sys.exit or os._exit ends grading)"
+        else:
+            how = "stopped answering"
+        return ChildGone("crashed", f"the Python process {how} {where}")
+
+    def _terminate(self) -> None:
+        """Make sure nothing of the sandbox is left running, then record its usage."""
+        if self.proc is None:
+            return
+        now = _tree_usage(self.proc.pid)
+        sample = (max(self._sample[0], now[0]), max(self._sample[1], now[1]))
+        if self._status is None and not self._reap(block=False):
+            inner = _children(self.proc.pid)
+            for pid in inner:  # the namespace's init: killing it kills the whole namespace
+                _kill(pid)
+            if not inner or sandbox_disabled():
+                _killpg(self.proc.pid)
+            deadline = time.monotonic() + GRACE_SECONDS
+            while not self._reap(block=False) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if self._status is None:
+                _killpg(self.proc.pid)
+                self._reap(block=True)
+        for key in ("call", "reply"):
+            self._close_fd(key)
+        deadline = time.monotonic() + 0.5
+        while any(k in self._fds for k in ("stdout", "stderr")) and time.monotonic() < deadline:
+            self._pump(deadline - time.monotonic())
+        for key in list(self._fds):
+            self._close_fd(key)
+        self.usage["cpu_s"] = round(max(self.usage.get("cpu_s", 0.0), sample[0]), 3)
+        peak_kb = max(self._peak_kb, sample[1], int(self.usage.get("peak_memory_mb", 0) * 1024))
+        self.usage["peak_memory_mb"] = round(peak_kb / 1024, 1)
+        self.usage["wall_s"] = round(self.used_s, 3)
+
+    def _reap(self, *, block: bool) -> bool:
+        if self._status is not None:
+            return True
+        assert self.proc is not None
+        try:
+            pid, status, rusage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            self._status = 0
+            return True
+        if pid == 0:
+            return False
+        self._status = status
+        self.proc.returncode = _exit_code(status)
+        self.usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
+        self.usage["peak_memory_mb"] = rusage.ru_maxrss / 1024
+        return True
+
+    def _close_fd(self, key: str) -> None:
+        fd = self._fds.pop(key, None)
+        if fd is None:
+            return
+        if self.proc is not None and key in ("stdout", "stderr"):
+            getattr(self.proc, key).close()
+        else:
+            os.close(fd)
+
+    def _cleanup(self) -> None:
+        import shutil
+
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+
+
+_SIGNAL_DEATHS = {128 + s for s in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT,
+                                    signal.SIGBUS)}
+
+
+def _exit_code(status: int | None) -> int | None:
+    if status is None:
+        return None
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _tree_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds and peak RSS (KiB) of a live process tree, read from /proc."""
+    cpu, peak, todo, seen = 0.0, 0, [pid], set()
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(stat[11]) + int(stat[12])) / tick
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue
+        todo += _children(p)
+    return cpu, peak
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
