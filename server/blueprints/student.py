@@ -100,10 +100,8 @@ def submit(course: str, slug: str):
 
 def _one_upload() -> subs_service.Upload:
     """The single file of the form, or a rejection the student can act on."""
-    try:
-        files = [f for f in request.files.getlist("file") if f and f.filename]
-    except RequestEntityTooLarge:
-        raise subs_service.SubmissionRejected("The upload is too large.", 413) from None
+    # a request over MAX_CONTENT_LENGTH raises here and is answered by `_too_large`
+    files = [f for f in request.files.getlist("file") if f and f.filename]
     if not files:
         raise subs_service.SubmissionRejected("Choose a .py file to upload.")
     if len(files) > 1 or len(request.files) > 1:

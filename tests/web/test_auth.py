@@ -1,0 +1,151 @@
+"""Log in / out, rate limiting, CSRF, settings (pseudonym, opt-out, password, tokens)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.models import ApiToken, User
+from tests.web.toy import toy_pm
+
+
+@pytest.fixture
+def pm():
+    return toy_pm()
+
+
+def test_login_page_has_named_fields(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'name="username"' in page and 'name="password"' in page
+
+
+def test_login_wrong_then_right(client, auth, make_user):
+    make_user(username="carol", password="s3cret")
+    wrong = auth.login_form("carol", "nope")
+    assert wrong.status_code == 401
+    assert "Wrong username or password" in wrong.get_data(as_text=True)
+    right = auth.login_form("carol", "s3cret")
+    assert right.status_code == 302
+    assert client.get("/settings").status_code == 200
+
+
+def test_pages_need_login(client):
+    for url in ("/", "/settings", "/courses/c1/", "/submissions/1"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+
+
+def test_logout_is_a_post(client, auth, make_user):
+    user = make_user()
+    auth.login(user)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 302
+    assert client.get("/settings").status_code == 302
+
+
+def test_login_rate_limit_blocks_even_the_right_password(client, auth, make_user):
+    make_user(username="dave", password="right")
+    for _ in range(5):
+        assert auth.login_form("dave", "wrong").status_code == 401
+    blocked = auth.login_form("dave", "right")
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in blocked.get_data(as_text=True)
+
+
+def test_login_does_not_redirect_off_site(client, auth, make_user):
+    make_user(username="erin", password="pw1")
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        response = client.post("/login", data={"username": "erin", "password": "pw1",
+                                               "next": target})
+        assert response.headers["Location"] in ("/", "http://localhost/"), target
+        client.post("/logout")
+    response = client.post("/login", data={"username": "erin", "password": "pw1",
+                                           "next": "/settings"})
+    assert response.headers["Location"].endswith("/settings")
+
+
+def test_security_headers_and_cookie_flags(client, auth, make_user):
+    make_user(username="fay", password="pw1")
+    response = auth.login_form("fay", "pw1")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get("/settings")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in page.get_data(as_text=True)  # no inline scripts anywhere
+
+
+def test_pseudonym_and_opt_out(client, auth, db, make_user):
+    user = make_user(username="gus", pseudonym="gus")
+    make_user(username="hal", pseudonym="Taken Name")
+    auth.login(user)
+    response = client.post("/settings/profile", data={"pseudonym": "taken name"})
+    assert response.status_code == 400 and "taken" in response.get_data(as_text=True)
+    response = client.post("/settings/profile", data={"pseudonym": "hal"})
+    assert response.status_code == 400  # a pseudonym may not be someone's username
+    response = client.post("/settings/profile",
+                           data={"pseudonym": "<b>Speedy</b>", "opt_out": "on"})
+    assert response.status_code == 302
+    stored = db.get(User, user.id)
+    assert stored.pseudonym == "<b>Speedy</b>" and stored.leaderboard_opt_out
+    page = client.get("/settings").get_data(as_text=True)
+    assert "&lt;b&gt;Speedy&lt;/b&gt;" in page and "<b>Speedy</b>" not in page
+    client.post("/settings/profile", data={"pseudonym": ""})
+    db.expire_all()
+    assert db.get(User, user.id).pseudonym  # empty -> a generated pseudonym
+    assert not db.get(User, user.id).leaderboard_opt_out
+
+
+def test_change_password(client, auth, make_user):
+    user = make_user(username="ivy", password="old-pw")
+    auth.login(user)
+    bad = client.post("/settings/password", data={
+        "current_password": "wrong", "new_password": "new-pw", "confirm_password": "new-pw"})
+    assert bad.status_code == 400
+    mismatch = client.post("/settings/password", data={
+        "current_password": "old-pw", "new_password": "new-pw", "confirm_password": "other"})
+    assert mismatch.status_code == 400
+    ok = client.post("/settings/password", data={
+        "current_password": "old-pw", "new_password": "new-pw", "confirm_password": "new-pw"})
+    assert ok.status_code == 302
+    client.post("/logout")
+    assert auth.login_form("ivy", "old-pw").status_code == 401
+    assert auth.login_form("ivy", "new-pw").status_code == 302
+
+
+def test_token_shown_once_works_and_can_be_revoked(client, auth, db, make_user, toy_classroom):
+    auth.login(toy_classroom.alice)
+    page = client.post("/settings/tokens", data={"label": "laptop"}).get_data(as_text=True)
+    token = re.search(r'id="new-token">(ngt_[^<]+)<', page).group(1)
+    assert token not in client.get("/settings").get_data(as_text=True)
+    api = client.get("/api/v1/courses/c1/assignments/toy/submissions",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    row = db.query(ApiToken).filter_by(user_id=toy_classroom.alice.id).one()
+    # another user cannot revoke it
+    auth.login(toy_classroom.bob)
+    client.post(f"/settings/tokens/{row.id}/revoke")
+    assert client.get("/api/v1/courses/c1/assignments/toy/submissions",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    auth.login(toy_classroom.alice)
+    client.post(f"/settings/tokens/{row.id}/revoke")
+    assert client.get("/api/v1/courses/c1/assignments/toy/submissions",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_forms_without_token_are_refused(self, client, auth, make_user):
+        make_user(username="jay", password="pw1")
+        assert client.post("/login", data={"username": "jay", "password": "pw1"}
+                           ).status_code == 400
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        assert client.post("/login", data={"username": "jay", "password": "pw1",
+                                           "csrf_token": token}).status_code == 302
+        assert client.post("/settings/profile", data={"pseudonym": "x"}).status_code == 400
+        assert client.post("/settings/tokens", data={"label": "x"}).status_code == 400
