@@ -1,0 +1,130 @@
+"""MNIST pictures: drawn from the result's artifacts and the trusted test images, cached."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from plugins.types import Dataset
+from server.models import DONE
+from server.services import pictures
+from tests.web.test_instructor import course_plugin_manager
+
+TILE, PAD, LABEL = 28 * 3, 6, 18
+
+
+class FakeStore:
+    """Stands in for `DatasetStore`: MNIST-shaped test images, one column per image."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        self.images = images
+        self.loads = 0
+
+    def get(self, name: str) -> Dataset:
+        assert name == "mnist"
+        self.loads += 1
+        return Dataset("mnist", {"X_test": self.images}, frozenset({"y_test"}), "fake")
+
+
+def _result(n_wrong: int = 12) -> dict:
+    matrix = (np.eye(10, dtype=int) * 90 + 1).tolist()
+    wrong = [{"index": 7 * i + 3, "predicted": i % 10, "true": (i + 1) % 10}
+             for i in range(n_wrong)]
+    return {"status": "graded", "artifacts": {"confusion_matrix": matrix, "misclassified": wrong}}
+
+
+def _images() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, size=(784, 200), dtype=np.uint8)
+
+
+def test_misclassified_grid_shows_the_right_digits_in_order():
+    images = _images()
+    result = _result()
+    grid = Image.open(io.BytesIO(pictures.render_misclassified(result, FakeStore(images))))
+    assert grid.format == "PNG"
+    grey = np.asarray(grid.convert("L"))
+    for i, item in enumerate(result["artifacts"]["misclassified"]):
+        x0 = PAD + (i % 9) * (TILE + PAD)
+        y0 = PAD + (i // 9) * (TILE + LABEL + PAD)
+        tile = grey[y0:y0 + TILE:3, x0:x0 + TILE:3]  # undo the 3x nearest-neighbour scale
+        expected = 255 - images[:, item["index"]].reshape(28, 28)
+        assert np.array_equal(tile, expected), i
+
+
+def test_digit_image_accepts_every_layout():
+    images = _images()
+    column = pictures.digit_image(images, 5)
+    assert np.array_equal(pictures.digit_image(np.ascontiguousarray(images.T), 5), column)
+    assert np.array_equal(pictures.digit_image(images.T.reshape(200, 28, 28), 5), column)
+    floats = images.astype(np.float32) / 255.0
+    assert np.abs(pictures.digit_image(floats, 5).astype(int) - column).max() <= 1
+
+
+def test_confusion_matrix_png_and_missing_artifacts():
+    png = pictures.render_confusion_matrix(_result())
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.width >= 400
+    with pytest.raises(pictures.NoPicture):
+        pictures.render_confusion_matrix({"artifacts": {}})
+    with pytest.raises(pictures.NoPicture):
+        pictures.render_misclassified({"artifacts": {}}, FakeStore(_images()))
+
+
+def test_pictures_are_cached_on_disk_per_result(tmp_path: Path):
+    store = FakeStore(_images())
+    first = pictures.picture_png("misclassified", 42, _result(), store, tmp_path)
+    assert store.loads == 1 and len(list(tmp_path.glob("42-misclassified-*.png"))) == 1
+    again = pictures.picture_png("misclassified", 42, _result(), store, tmp_path)
+    assert again == first and store.loads == 1  # served from the disk cache
+    changed = pictures.picture_png("misclassified", 42, _result(n_wrong=3), store, tmp_path)
+    assert changed != first and store.loads == 2  # a regrade's new result draws anew
+    with pytest.raises(pictures.NoPicture):
+        pictures.picture_png("../../etc/passwd", 42, _result(), store, tmp_path)
+
+
+@pytest.fixture
+def pm():
+    return course_plugin_manager()
+
+
+def test_instructor_picture_route(client, auth, state, make_course, make_user,
+                                  make_course_assignment, make_submission, monkeypatch):
+    course = make_course(slug="nn101")
+    teacher = make_user(username="teacher", role="instructor", course=course)
+    alice = make_user(username="alice", course=course)
+    ca = make_course_assignment(course=course, assignment_slug="beta")
+    sub = make_submission(user=alice, course_assignment=ca, state=DONE, status="graded",
+                          score=1.0, max_score=1.0, result=_result())
+    plain = make_submission(user=alice, course_assignment=ca, state=DONE, status="graded",
+                            score=1.0, max_score=1.0, result={"status": "graded"})
+    monkeypatch.setattr(state, "datasets", FakeStore(_images()))
+    auth.login(teacher)
+    page = client.get(f"/instructor/nn101/submissions/{sub.id}").get_data(as_text=True)
+    assert "confusion.png" in page and "misclassified.png" in page
+    for kind in ("confusion", "misclassified"):
+        response = client.get(f"/instructor/nn101/submissions/{sub.id}/{kind}.png")
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        assert response.data.startswith(b"\x89PNG")
+    assert client.get(f"/instructor/nn101/submissions/{plain.id}/confusion.png"
+                      ).status_code == 404
+    assert client.get(f"/instructor/nn101/submissions/{sub.id}/other.png").status_code == 404
+    assert list((Path(state.config["INSTANCE_PATH"]) / "pictures").glob(f"{sub.id}-*.png"))
+
+
+def test_real_mnist_digits_are_drawn_when_prepared(state):
+    try:
+        store = state.datasets
+        images = store.get("mnist").arrays["X_test"]
+    except Exception as error:  # not prepared: `neurograde datasets prepare`
+        pytest.skip(f"MNIST is not prepared ({error}); run `neurograde datasets prepare`")
+    result = _result(n_wrong=1)
+    grid = np.asarray(Image.open(io.BytesIO(pictures.render_misclassified(result, store)))
+                      .convert("L"))
+    tile = grid[PAD:PAD + TILE:3, PAD:PAD + TILE:3]
+    digit = pictures.digit_image(images, result["artifacts"]["misclassified"][0]["index"])
+    assert np.array_equal(tile, 255 - digit)
+    assert 50 < int((digit > 128).sum()) < 400  # a pen stroke, not noise or a blank
