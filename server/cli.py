@@ -339,6 +339,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
 
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     config = dict(ctx.obj.get("config") or {})
     app = create_app(config)
     upgrade_database(app.config["DATABASE_URL"])
