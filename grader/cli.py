@@ -1,0 +1,120 @@
+"""`neurograde grade` and `neurograde check`: grading from the command line.
+
+`grade` runs the full grading exactly as a worker does (hidden checks included);
+`check` runs only the visible checks, the student's local pre-check. Both exit 0
+whenever grading completed, whatever the score; 1 when the grader itself failed
+(`internal_error`); 2 for a usage error (unknown assignment or rubric, missing file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+from grader.config import dataset_cache_dir
+from grader.result import GradingResult
+
+log = logging.getLogger(__name__)
+
+
+def _registry():
+    from plugins.manager import get_plugin_manager
+    from plugins.registry import build_registry
+
+    pm = get_plugin_manager()
+    return pm, build_registry(pm)
+
+
+def _version(pm, plugin: str) -> str:
+    module = pm.get_plugin(plugin)
+    version = getattr(module, "__version__", None)
+    if version:
+        return str(version)
+    top = (getattr(module, "__name__", None) or plugin).split(".")[0]
+    names = list(metadata.packages_distributions().get(top, [])) + ["neurograde"]
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "?"
+
+
+def _run(file: Path, slug: str, rubric_name: str | None, visible_only: bool,
+         seed: int | None) -> GradingResult:
+    from grader.engine import grade_submission
+    from plugins.datasets import DatasetStore
+
+    pm, registry = _registry()
+    try:
+        assignment = registry.assignment(slug)
+        rubric = registry.rubric_for(slug, rubric_name)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+    datasets = DatasetStore(registry.datasets, dataset_cache_dir())
+    plugin = registry.plugin_of("assignment", slug)
+    return grade_submission(file.read_bytes(), assignment, rubric=rubric, datasets=datasets,
+                            visible_only=visible_only, seed=seed, plugin=plugin,
+                            plugin_version=_version(pm, plugin))
+
+
+def _report(result: GradingResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(format_result(result))
+    if result.status == "internal_error":
+        raise SystemExit(1)
+
+
+def format_result(result: GradingResult) -> str:
+    """A terminal-friendly rendering of a result."""
+    lines = [f"status: {result.status}    score: {result.score:g} / {result.max_score:g}"]
+    if result.message:
+        lines += ["", result.message]
+    for check in result.checks:
+        mark = "PASS" if check.passed else "FAIL"
+        lines.append(f"\n[{mark}] {check.name} ({check.visibility}) "
+                     f"{check.score:g}/{check.max_score:g}")
+        lines += [f"    {line}" for line in check.message.splitlines()]
+    for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        if text.strip():
+            lines += ["", f"--- your {name} ---", text.rstrip()]
+    usage = result.usage
+    if usage:
+        lines.append(f"\nused {usage.get('wall_s', 0):.2f} s wall, {usage.get('cpu_s', 0):.2f} s "
+                     f"CPU, {usage.get('peak_memory_mb', 0):.0f} MiB peak memory "
+                     f"(seed {result.provenance.get('seed')})")
+    return "\n".join(lines)
+
+
+_file = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_slug = click.option("--assignment", "slug", required=True, help="Assignment slug, e.g. sigmoid.")
+_json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+_seed = click.option("--seed", type=int, default=None, help="Fix the per-run seed.")
+
+
+@click.command()
+@_file
+@_slug
+@click.option("--rubric", "rubric_name", default=None, help="Rubric name (default: the "
+              "assignment's default rubric).")
+@_json
+@_seed
+def grade(file: Path, slug: str, rubric_name: str | None, as_json: bool, seed: int | None) -> None:
+    """Grade FILE with every check, exactly as a worker would."""
+    _report(_run(file, slug, rubric_name, False, seed), as_json)
+
+
+@click.command()
+@_file
+@_slug
+@_json
+@_seed
+def check(file: Path, slug: str, as_json: bool, seed: int | None) -> None:
+    """Run only the visible checks on FILE (a local pre-check before submitting)."""
+    _report(_run(file, slug, None, True, seed), as_json)
