@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,30 +17,3 @@ def default_rubric(slug: str, checks: tuple[CheckDef, ...], **params: Any) -> Ru
     return RubricDef(name=f"{slug}-default", assignment=slug,
                      points={c.name: c.points for c in checks}, params=params,
                      description="the course's default: points per check as in the handout")
-
-
-class PerRun:
-    """Memoise a value per grading context, so several checks share one computation.
-
-    Contexts that cannot be weakly referenced simply recompute.
-    """
-
-    def __init__(self, compute: Callable[[Any], Any]) -> None:
-        self._compute = compute
-        self._values: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def __call__(self, ctx: Any) -> Any:
-        try:
-            cached = self._values.get(ctx)
-        except TypeError:
-            return self._compute(ctx)
-        if cached is None:
-            try:
-                cached = (True, self._compute(ctx))
-            except Exception as exc:  # a student's failure is shared by every check using it
-                cached = (False, exc)
-            self._values[ctx] = cached
-        ok, value = cached
-        if not ok:
-            raise value
-        return value

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from assignments._common import PerRun
 from plugins import CheckContext, CheckDef, Outcome, StudentCallError
 from plugins.checklib import (
     as_float,
@@ -86,7 +85,8 @@ def _missing_derivative_variants(reference, params, x, true) -> dict[str, dict[s
 
 
 def _random_gradient_problems(ctx: CheckContext) -> dict[str, str]:
-    """Gradients of the student on a few random networks, diagnosed once per run.
+    """Gradients of the student on a few random networks (the same ones for every
+    parameter's check in a run), diagnosed together.
 
     Each parameter's values over all networks form one vector, so a diagnosis
     (sign, factor, missing derivative) must hold for every network at once.
@@ -111,13 +111,11 @@ def _random_gradient_problems(ctx: CheckContext) -> dict[str, str]:
         {n: {w: np.array(v) for w, v in opts.items()} for n, opts in variants.items()})
 
 
-random_gradient_problems = PerRun(_random_gradient_problems)
-
 
 def gradient_check(name: str):
     @student_check
     def run(ctx: CheckContext) -> Outcome:
-        problems = random_gradient_problems(ctx)
+        problems = _random_gradient_problems(ctx)
         if name in problems:
             return Outcome(False, f"∂L/∂{name} {problems[name]} (compared with finite "
                                   "differences of the loss on random networks)")
