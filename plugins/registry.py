@@ -159,3 +159,23 @@ def _check_rubric(r: Any) -> Iterable[str]:
         yield "needs a name and an assignment"
     elif not 0 <= r.late_penalty_per_day <= 1:
         yield "late_penalty_per_day must be between 0 and 1"
+
+
+def build_registry_disabling_conflicts(pm: pluggy.PluginManager) -> Registry:
+    """Like `build_registry`, but never raises for a duplicate name: the plugin registered
+    later (installed plugins load after the built-ins) is unregistered from `pm` as a
+    whole and reported in `registry.errors` with a message naming both plugins."""
+    disabled: dict[str, str] = {}
+    while True:
+        try:
+            registry = build_registry(pm)
+            break
+        except PluginConflict as conflict:
+            loser = conflict.plugins[1]
+            if pm.get_plugin(loser) is None:
+                raise
+            pm.unregister(name=loser)
+            disabled[loser] = f"disabled: {conflict}"
+    for name, reason in disabled.items():
+        _record(registry, name, reason)
+    return registry

@@ -17,7 +17,7 @@ import pluggy
 from flask import Flask, jsonify
 
 from plugins.manager import get_plugin_manager
-from plugins.registry import PluginConflict, Registry, build_registry
+from plugins.registry import Registry, build_registry_disabling_conflicts
 from server.config import load_config
 from server.db import close_session, make_engine, make_session_factory
 from server.errors import register_error_handlers
@@ -38,21 +38,7 @@ def load_plugins(load_entrypoints: bool = True,
     `registry.errors` under its name, with a message naming both plugins.
     """
     pm = pm if pm is not None else get_plugin_manager(load_entrypoints=load_entrypoints)
-    disabled: dict[str, str] = {}
-    while True:
-        try:
-            registry = build_registry(pm)
-            break
-        except PluginConflict as conflict:
-            loser = conflict.plugins[1]
-            if pm.get_plugin(loser) is None:
-                raise
-            log.error("plugin %r disabled: %s", loser, conflict)
-            pm.unregister(name=loser)
-            disabled[loser] = f"disabled: {conflict}"
-    for name, reason in disabled.items():
-        previous = registry.errors.get(name)
-        registry.errors[name] = f"{previous}; {reason}" if previous else reason
+    registry = build_registry_disabling_conflicts(pm)
     return pm, registry
 
 
