@@ -30,6 +30,7 @@ from server.extensions import get_state
 from server.models import Course, CourseAssignment, RegradeBatch, Submission, User
 from server.services import assignment_settings, dashboard, grades, pictures, regrade, roster
 from server.services.access import is_course_staff
+from server.services.leaderboard import display_pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def course(course: str) -> str:
         stats=dashboard.assignment_stats(session, course),
         queue=dashboard.queue_overview(session),
         errors=dashboard.recent_errors(session, course),
-        titles=_titles(),
+        titles=_titles(), spark=dashboard.sparkline, pseudonym_of=display_pseudonym,
     )
 
 

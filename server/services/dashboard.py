@@ -38,6 +38,15 @@ class AssignmentStats:
     mean_fraction: float | None = None
 
 
+def sparkline(counts: list[int]) -> str:
+    """Counts as a row of block characters (no script or inline style needed)."""
+    blocks = "▁▂▃▄▅▆▇█"
+    peak = max(counts, default=0)
+    if peak == 0:
+        return blocks[0] * len(counts)
+    return "".join(blocks[round(c / peak * (len(blocks) - 1))] for c in counts)
+
+
 def enrolled(session: Session, course: Course) -> list[tuple[User, Enrollment]]:
     """Everyone enrolled in the course, instructors first, then by username."""
     rows = session.execute(

@@ -137,7 +137,7 @@ def _metric(sub: Submission, revealed: bool) -> float | None:
 def _standing(rank: int, sub: Submission, user: User, revealed: bool) -> Standing:
     return Standing(
         rank=rank, user_id=user.id, username=user.username, name=user.name or user.username,
-        pseudonym=_pseudonym(user), opted_out=user.leaderboard_opt_out,
+        pseudonym=display_pseudonym(user), opted_out=user.leaderboard_opt_out,
         score=sub.score or 0.0, max_score=sub.max_score or 0.0, metric=_metric(sub, revealed),
         metric_public=sub.metric_public,
         metric_private=sub.metric_private if revealed else None,
@@ -229,8 +229,11 @@ _ANIMALS = (
 )
 
 
-def _pseudonym(user: User) -> str:
-    # a pseudonym equal to the username would unmask the student: use the generated one
+def display_pseudonym(user: User) -> str:
+    """The name a student appears under: their own pseudonym, else a generated one.
+
+    A pseudonym equal to the username would unmask the student, so it counts as unset.
+    """
     chosen = (user.pseudonym or "").strip()
     return chosen if chosen and chosen != user.username else default_pseudonym(user)
 

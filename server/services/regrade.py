@@ -106,9 +106,10 @@ class RegradeLine:
     username: str
     old_status: str | None
     old_score: float | None
+    old_max: float | None
     new_status: str | None
     new_score: float | None
-    max_score: float | None
+    new_max: float | None
     pending: bool
 
     @property
@@ -169,8 +170,9 @@ def _line(sub: Submission, batch: RegradeBatch) -> RegradeLine:
     return RegradeLine(
         submission_id=sub.id, user_id=sub.user_id, username=sub.user.username,
         old_status=old.status if old else None, old_score=old.score if old else None,
+        old_max=old.max_score if old else None,
         new_status=new.status if new else None, new_score=new.score if new else None,
-        max_score=(new or old).max_score if (new or old) else sub.max_score, pending=pending,
+        new_max=new.max_score if new else None, pending=pending,
     )
 
 
