@@ -1,0 +1,197 @@
+"""The check engine through the real sandbox, with throwaway assignments."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from grader.engine import grade_submission
+from plugins.types import CheckDef, Dataset, Outcome, RubricDef, StudentCallError
+
+from .conftest import GOOD, check_hidden_add, check_visible_add
+
+pytestmark = pytest.mark.sandbox
+
+
+def test_correct_solution_gets_full_marks_with_usage_and_provenance(make_assignment):
+    result = grade_submission(GOOD, make_assignment(), seed=7, plugin="p", plugin_version="1.2")
+    assert result.status == "graded" and result.score == result.max_score == 3.0
+    assert [c.passed for c in result.checks] == [True, True]
+    assert result.provenance == {"plugin": "p", "plugin_version": "1.2", "assignment": "adder",
+                                 "rubric": "adder-default", "datasets": {}, "seed": 7,
+                                 "visible_only": False, "sandbox": "bwrap"}
+    assert set(result.usage) == {"cpu_s", "peak_memory_mb", "wall_s"}
+    assert result.usage["peak_memory_mb"] > 5 and result.limits["wall_seconds"] == 2.0
+    json.dumps(result.to_dict())  # the one schema is JSON-able
+
+
+def test_visible_only_runs_only_visible_checks(make_assignment):
+    result = grade_submission(GOOD, make_assignment(), visible_only=True)
+    assert [c.name for c in result.checks] == ["visible add"] and result.max_score == 1.0
+
+
+def test_wrong_answers_fail_with_hint_and_hidden_calls_do_not_show_inputs(make_assignment):
+    source = "def add(a, b):\n    raise ValueError(f'bad {a!r}')\n"
+    result = grade_submission(source, make_assignment())
+    visible, hidden = result.checks
+    assert result.status == "graded" and result.score == 0
+    assert "`add([1., 2.], 3)` raised ValueError" in visible.message
+    assert "solution.py\", line 2, in add" in visible.message
+    assert hidden.message.startswith("`add(…)` raised ValueError") and "Hint: return a + b" \
+        in hidden.message
+
+
+def test_rubric_points_partial_credit_params_and_metrics(make_assignment):
+    seen = {}
+
+    def partial(ctx) -> Outcome:
+        seen.update(ctx.params)
+        return Outcome(False, "half way", fraction=0.5, metrics={"accuracy": 0.5},
+                       artifacts={"confusion": [[1, 0], [0, 1]]})
+
+    assignment = make_assignment(checks=[CheckDef("visible add", check_visible_add, 1, "visible"),
+                                         CheckDef("partial", partial, 4)])
+    rubric = RubricDef("strict", "adder", points={"visible add": 3}, params={"threshold": 0.9})
+    result = grade_submission(GOOD, assignment, rubric=rubric, extra_params={"split_seed": 5})
+    assert result.max_score == 7 and result.score == 3 + 2
+    assert seen == {"threshold": 0.9, "split_seed": 5}
+    assert result.metrics == {"accuracy": 0.5} and result.artifacts["confusion"][0] == [1, 0]
+    assert result.provenance["rubric"] == "strict"
+
+
+def test_seed_fixes_hidden_inputs_per_check(make_assignment):
+    drawn = []
+
+    def record(ctx) -> Outcome:
+        drawn.append((ctx.seed, ctx.rng.integers(1 << 30)))
+        return Outcome(True)
+
+    assignment = make_assignment(checks=[CheckDef("r", record, 1, "visible")])
+    grade_submission(GOOD, assignment, seed=11)
+    grade_submission(GOOD, assignment, seed=11)
+    grade_submission(GOOD, assignment, seed=12)
+    assert drawn[0] == drawn[1] and drawn[0][1] != drawn[2][1]
+    free = grade_submission(GOOD, assignment)
+    assert isinstance(free.provenance["seed"], int)
+
+
+def test_a_bug_in_a_check_is_an_internal_error_not_a_crash(make_assignment, caplog):
+    def broken(ctx) -> Outcome:
+        raise KeyError("oops")
+
+    assignment = make_assignment(checks=[CheckDef("visible add", check_visible_add, 1, "visible"),
+                                         CheckDef("broken", broken, 1)])
+    with caplog.at_level(logging.ERROR):
+        result = grade_submission(GOOD, assignment)
+    assert result.status == "internal_error" and "not your fault" in result.message
+    assert result.checks[0].passed and "broken" in caplog.text
+
+
+def test_a_check_returning_garbage_is_an_internal_error(make_assignment):
+    assignment = make_assignment(checks=[CheckDef("bad", lambda ctx: True, 1)])
+    assert grade_submission(GOOD, assignment).status == "internal_error"
+
+
+def test_missing_function_and_unsendable_return_fail_the_check(make_assignment):
+    source = "import numpy as np\ndef other():\n    pass\n"
+    result = grade_submission(source, make_assignment())
+    assert "does not define a function `add`" in result.checks[0].message
+    source = "def add(a, b):\n    return {1, 2}\n"
+    result = grade_submission(source, make_assignment())
+    assert result.status == "graded" and "cannot be graded" in result.checks[0].message
+
+
+def test_import_error_shows_the_students_traceback(make_assignment):
+    source = "import numpy as np\n\ndef helper():\n    return 1 / 0\n\nhelper()\n"
+    result = grade_submission(source, make_assignment())
+    assert result.status == "import_error" and result.score == 0
+    assert "ZeroDivisionError" in result.message and "line 4, in helper" in result.message
+    assert all(c.message.startswith("not run") for c in result.checks)
+    missing = grade_submission("import scipy\n", make_assignment(forbidden_imports=()))
+    assert missing.status == "import_error" and "No module named 'scipy'" in missing.message
+
+
+def test_compile_and_forbidden_import_errors_never_start_the_sandbox(make_assignment,
+                                                                     monkeypatch):
+    monkeypatch.setattr("grader.engine.Session.start", lambda self: pytest.fail("started"))
+    result = grade_submission("def add(a, b)\n    return a\n", make_assignment())
+    assert result.status == "compile_error" and "line 1" in result.message
+    assert result.max_score == 3 and result.score == 0
+    result = grade_submission("import sklearn\n", make_assignment())
+    assert result.status == "forbidden_import" and "`sklearn`" in result.message
+
+
+def test_runtime_blocks_forbidden_imports_hidden_from_the_static_scan(make_assignment):
+    source = "import numpy as np\nname = 'sk' + 'learn'\n__import__(name)\n"
+    result = grade_submission(source, make_assignment())
+    assert result.status == "import_error" and "may not be used" in result.message
+
+
+def test_output_is_captured_separately_and_truncated(make_assignment):
+    source = GOOD + "import sys\nprint('hello')\nprint('x' * 20000, file=sys.stderr)\n"
+    result = grade_submission(source, make_assignment())
+    assert result.status == "graded" and result.score == 3 and result.stdout == "hello\n"
+    assert result.stderr.startswith("x" * 100) and "more bytes not shown" in result.stderr
+    assert len(result.stderr) < 8 * 1024 + 100
+
+
+def test_missing_bubblewrap_fails_closed_with_an_actionable_message(make_assignment,
+                                                                    monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = grade_submission(GOOD, make_assignment())
+    assert result.status == "internal_error" and "apt-get install bubblewrap" in result.message
+
+
+def test_sandbox_none_runs_with_a_loud_warning(make_assignment, monkeypatch, caplog):
+    monkeypatch.setenv("NEUROGRADE_SANDBOX", "none")
+    with caplog.at_level(logging.WARNING):
+        result = grade_submission(GOOD, make_assignment())
+    assert result.status == "graded" and result.score == 3
+    assert "WITHOUT the sandbox" in caplog.text and result.provenance["sandbox"] == "none"
+
+
+def test_datasets_are_fingerprinted_and_hidden_parts_stay_in_the_parent(make_assignment):
+    class Store:
+        def get(self, name):
+            return Dataset(name, {"x": np.arange(4.0), "y": np.ones(4)}, frozenset({"y"}),
+                           "f" * 64)
+
+    def uses_data(ctx) -> Outcome:
+        data = ctx.dataset("toy")
+        got = ctx.call("add", ctx.share(data.arrays["x"]), 1)
+        return Outcome(bool(np.allclose(got, data.arrays["x"] + 1)), "checked on toy data")
+
+    assignment = make_assignment(checks=[CheckDef("data", uses_data, 1)], datasets=("toy",))
+    result = grade_submission(GOOD, assignment, datasets=Store())
+    assert result.score == 1 and result.provenance["datasets"] == {"toy": "f" * 64}
+    assert grade_submission(GOOD, assignment).status == "internal_error"  # no store given
+
+
+def test_student_call_error_raised_by_a_check_is_a_failed_check(make_assignment):
+    def strict(ctx) -> Outcome:
+        raise StudentCallError("returned the wrong shape")
+
+    result = grade_submission(GOOD, make_assignment(checks=[CheckDef("s", strict, 1, "visible",
+                                                                     hint="check shapes")]))
+    assert result.status == "graded" and result.checks[0].message == (
+        "returned the wrong shape\nHint: check shapes")
+
+
+def test_timed_call_reports_parent_measured_seconds(make_assignment):
+    def timed(ctx) -> Outcome:
+        _, seconds = ctx.timed_call("slow", 0.2)
+        return Outcome(0.2 <= seconds < 1.5, f"{seconds:.3f}")
+
+    source = "import time\ndef slow(s):\n    time.sleep(s)\n    return s\n"
+    result = grade_submission(source, make_assignment(checks=[CheckDef("t", timed, 1)]))
+    assert result.checks[0].passed, result.checks[0].message
+
+
+def test_check_hidden_add_uses_shared_memory_mapped_inputs(make_assignment):
+    source = "import numpy as np\ndef add(a, b):\n    assert isinstance(a, np.memmap)\n" \
+             "    assert not a.flags.writeable\n    return a + b\n"
+    result = grade_submission(source, make_assignment(checks=[CheckDef("h", check_hidden_add, 1)]))
+    assert result.score == 1, result.checks[0].message
