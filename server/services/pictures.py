@@ -106,7 +106,13 @@ def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> byte
     wrong = list(_artifacts(result).get("misclassified") or [])[:MAX_DIGITS]
     if not wrong:
         raise NoPicture("no misclassified digits in this result")
-    images = datasets.get("mnist").arrays["X_test"]
+    if datasets is None:
+        raise NoPicture("no dataset store: the test images are not available")
+    try:
+        images = datasets.get("mnist").arrays["X_test"]
+    except Exception as error:  # not prepared, or a broken cache: no picture, not a 500
+        log.warning("cannot load the MNIST test images: %s", error)
+        raise NoPicture(f"the MNIST test images are not available: {error}") from None
     scale, label_h, pad = 3, 18, 6
     columns = min(9, len(wrong))
     rows = math.ceil(len(wrong) / columns)

@@ -72,6 +72,15 @@ def test_confusion_matrix_png_and_missing_artifacts():
         pictures.render_confusion_matrix({"artifacts": {}})
     with pytest.raises(pictures.NoPicture):
         pictures.render_misclassified({"artifacts": {}}, FakeStore(_images()))
+    with pytest.raises(pictures.NoPicture, match="not available"):
+        pictures.render_misclassified(_result(), BrokenStore())
+    with pytest.raises(pictures.NoPicture):
+        pictures.render_misclassified(_result(), None)
+
+
+class BrokenStore:
+    def get(self, name: str) -> Dataset:
+        raise RuntimeError("the MNIST dataset is not prepared")
 
 
 def test_pictures_are_cached_on_disk_per_result(tmp_path: Path):
