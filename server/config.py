@@ -66,7 +66,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": os.environ.get("NEUROGRADE_DATABASE_URL") or default_database_url(instance),
         "SECRET_KEY": os.environ.get("NEUROGRADE_SECRET_KEY") or None,
-        "DATASETS_DIR": os.environ.get("NEUROGRADE_DATASETS_DIR") or str(instance / "datasets"),
+        "DATASETS_DIR": str(instance / "datasets"),
         "SANDBOX": os.environ.get("NEUROGRADE_SANDBOX", "bwrap"),
         "EMBEDDED_WORKERS": _env_int("NEUROGRADE_WORKERS", None),
         "MAX_CONTENT_LENGTH": 1024 * (_env_int("NEUROGRADE_MAX_UPLOAD_KB", DEFAULT_MAX_UPLOAD_KB)

@@ -21,7 +21,7 @@ from server.errors import Forbidden, NotFound, ValidationError
 def clean_env(monkeypatch, tmp_path):
     for name in ("NEUROGRADE_INSTANCE_PATH", "NEUROGRADE_DATABASE_URL", "NEUROGRADE_SECRET_KEY",
                  "NEUROGRADE_WORKERS", "NEUROGRADE_SANDBOX", "NEUROGRADE_MAX_UPLOAD_KB",
-                 "NEUROGRADE_DATASETS_DIR", "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD"):
+                 "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
