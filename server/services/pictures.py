@@ -102,7 +102,7 @@ def digit_image(images: np.ndarray, index: int) -> np.ndarray:
 
 
 def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> bytes:
-    """A grid of misclassified test digits, each labelled predicted (red) / true (green)."""
+    """A grid of misclassified test digits labelled "got <predicted>" (red), "true <label>"."""
     wrong = list(_artifacts(result).get("misclassified") or [])[:MAX_DIGITS]
     if not wrong:
         raise NoPicture("no misclassified digits in this result")
@@ -126,7 +126,7 @@ def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> byte
         y0 = pad + (i // columns) * (tile + label_h + pad)
         digit = Image.fromarray(255 - digit_image(images, int(item["index"])), "L")
         image.paste(digit.resize((tile, tile), Image.NEAREST), (x0, y0))
-        draw.text((x0 + 2, y0 + tile + 2), f"{item['predicted']}", fill="#c00", font=font)
+        draw.text((x0 + 1, y0 + tile + 2), f"got {item['predicted']}", fill="#c00", font=font)
         draw.text((x0 + tile - 2, y0 + tile + 2), f"true {item['true']}", fill="#080",
                   font=font, anchor="ra")
     return _png(image)
