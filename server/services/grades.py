@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from server.models import DONE, Course, CourseAssignment, Enrollment, Submission, User
 
@@ -69,6 +69,9 @@ def best_grades(session: Session, course: Course) -> dict[tuple[int, int], Grade
         return {}
     rows = session.scalars(
         select(Submission).where(Submission.course_assignment_id.in_(cas), Submission.state == DONE)
+        .options(load_only(Submission.id, Submission.user_id, Submission.course_assignment_id,
+                           Submission.state, Submission.status, Submission.score,
+                           Submission.max_score, Submission.submitted_at))
     )
     best: dict[tuple[int, int], GradeCell] = {}
     for sub in rows:

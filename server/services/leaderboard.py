@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from server.models import DONE, CourseAssignment, Enrollment, Submission, User
 from server.services.grades import NOT_A_GRADE, as_utc
@@ -112,6 +112,10 @@ def _compute(session: Session, ca: CourseAssignment, revealed: bool,
               & (Enrollment.course_id == ca.course_id) & (Enrollment.role == "student"))
         .where(Submission.course_assignment_id == ca.id, Submission.state == DONE,
                Submission.score.is_not(None), Submission.status.not_in(NOT_A_GRADE))
+        # never load sources and result documents just to rank
+        .options(load_only(Submission.id, Submission.user_id, Submission.score,
+                           Submission.max_score, Submission.metric_public,
+                           Submission.metric_private, Submission.submitted_at))
     )
     sign = 1.0 if higher_is_better else -1.0
 
