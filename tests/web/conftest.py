@@ -63,3 +63,18 @@ def finish(state) -> Callable[..., Submission]:
             return row
 
     return done
+
+
+@pytest.fixture
+def live_url(app):
+    """The `app` served over real HTTP by waitress in a thread; yields its base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
