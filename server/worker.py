@@ -24,6 +24,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -96,17 +97,19 @@ def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
     engine = make_engine(config["DATABASE_URL"])
     return WorkerState(config=config, pm=pm, registry=registry, engine=engine,
                        session_factory=make_session_factory(engine),
-                       datasets=_dataset_store(registry))
+                       datasets=_dataset_store(registry, config.get("DATASETS_DIR")))
 
 
-def _dataset_store(registry: Registry) -> Any:
+def _dataset_store(registry: Registry, cache_dir: str | None) -> Any:
     try:
         from grader.config import dataset_cache_dir
         from plugins.datasets import DatasetStore
     except ImportError:  # grading without datasets still works for most assignments
         log.warning("plugins.datasets is unavailable; assignments needing datasets will fail")
         return None
-    return DatasetStore(registry.datasets, dataset_cache_dir())
+    path = Path(cache_dir) if cache_dir else dataset_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return DatasetStore(registry.datasets, path)
 
 
 class _ReleaseNow(BaseException):
@@ -136,34 +139,33 @@ class _Heartbeat(threading.Thread):
 
 
 class _PgListener:
-    """A dedicated autocommit connection LISTENing on the queue channel."""
+    """A dedicated autocommit connection (outside the pool) LISTENing on the queue channel."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.raw: Any = None
+        self.conn: Any = None
 
     def connect(self) -> None:
-        if self.raw is None:
-            raw = self.engine.raw_connection()
-            raw.detach()  # our own connection, never handed back to the pool
-            conn = raw.driver_connection
+        if self.conn is None:
+            cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+            conn = self.engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
             conn.autocommit = True
             conn.execute(f"LISTEN {queue.CHANNEL}")
-            self.raw = raw
+            self.conn = conn
 
     def wait(self, timeout: float) -> bool:
         self.connect()
-        for _ in self.raw.driver_connection.notifies(timeout=timeout, stop_after=1):
+        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
             return True
         return False
 
     def close(self) -> None:
-        if self.raw is not None:
+        if self.conn is not None:
             try:
-                self.raw.close()
+                self.conn.close()
             except Exception:  # already dead
                 pass
-            self.raw = None
+            self.conn = None
 
 
 class Worker:

@@ -116,20 +116,31 @@ class QueueDB:
                         f"{total} submissions to be graded")
 
 
+def _named(url: str) -> str:
+    # a name of our own, so a test can terminate exactly the workers' connections
+    return make_url(url).update_query_dict({"application_name": APP_NAME}).render_as_string(
+        hide_password=False)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """The same test on a SQLite file and on a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'queue.sqlite3'}"
-    url = make_url(request.getfixturevalue("pg_schema_url"))
-    # a name of our own, so a test can terminate exactly the workers' connections
-    return url.update_query_dict({"application_name": APP_NAME}).render_as_string(
-        hide_password=False)
+    return _named(request.getfixturevalue("pg_schema_url"))
 
 
 @pytest.fixture
-def qdb(db_url) -> Iterator[QueueDB]:
-    db = QueueDB(db_url)
+def pg_db_url(pg_schema_url) -> str:
+    """PostgreSQL only (LISTEN/NOTIFY, terminated connections)."""
+    return _named(pg_schema_url)
+
+
+@pytest.fixture
+def qdb(request) -> Iterator[QueueDB]:
+    """A `QueueDB` on `pg_db_url` if the test asks for it, else on each of `db_url`."""
+    name = "pg_db_url" if "pg_db_url" in request.fixturenames else "db_url"
+    db = QueueDB(request.getfixturevalue(name))
     yield db
     db.engine.dispose()
 

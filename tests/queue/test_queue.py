@@ -199,9 +199,7 @@ def test_queue_stats_show_lanes_running_and_failed(qdb):
 
 
 @pytest.mark.postgres
-def test_notify_is_delivered_on_commit(qdb):
-    if not qdb.is_postgres:
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL only")
+def test_notify_is_delivered_on_commit(pg_db_url, qdb):
     raw = qdb.engine.raw_connection()
     try:
         conn = raw.driver_connection
