@@ -1,0 +1,137 @@
+"""A student's day in the browser, graded for real through the sandbox: log in, read
+the handout, upload a wrong and then a correct solution, watch each grade live (no
+reload), read the per-check table, find themself on the leaderboard; a syntax error
+explains itself; another student is refused the submission page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assignments.sigmoid import ASSIGNMENT as SIGMOID
+from tests.browser.conftest import COURSE, mnist_ready, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
+
+CORRECT = SIGMOID.reference_path.read_text()
+# Correct sigmoid, but the neuron forgets the activation; importing takes a moment, so
+# the page is seen while the job is still queued or running.
+WRONG = """import time
+import numpy as np
+
+time.sleep(1.5)
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+
+
+def sigmoid_prime(z):
+    s = sigmoid(z)
+    return s * (1 - s)
+
+
+def neuron(weights, bias, x):
+    return float(np.dot(weights, x) + bias)
+"""
+SYNTAX_ERROR = "import numpy as np\n\ndef sigmoid(z)\n    return 1 / (1 + np.exp(-z))\n"
+ASSIGNMENT_URL = f"/courses/{COURSE}/assignments/sigmoid/"
+
+
+def upload(page, source: str, name: str = "solution.py") -> None:
+    page.goto(ASSIGNMENT_URL)
+    page.set_input_files("input[name=file]", files=[{
+        "name": name, "mimeType": "text/x-python", "buffer": source.encode()}])
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+
+
+def wait_graded(page, timeout_ms: int = 60_000) -> None:
+    page.wait_for_selector("#live[data-done=true]", timeout=timeout_ms)
+
+
+def test_student_uploads_watches_live_and_finds_leaderboard(new_page):
+    page = new_page("alice")
+    page.goto(f"/courses/{COURSE}/")
+    assert page.locator("#assignments").get_by_text("Sigmoid", exact=False).count() >= 1
+    shot(page, "course")
+    page.goto(ASSIGNMENT_URL)
+    assert page.locator(".handout h1").count() >= 1
+    assert page.locator("a", has_text="Download starter code").count() == 1
+    shot(page, "assignment")
+
+    upload(page, WRONG, "wrong.py")
+    page.evaluate("window.__sameDocument = true")
+    first_status = page.locator("#status-badge .badge").get_attribute("data-status")
+    assert first_status in ("queued", "running"), first_status
+    assert page.locator("#waiting").is_visible()
+    wait_graded(page)
+    assert page.evaluate("window.__sameDocument") is True  # updated without a reload
+    assert page.locator("#checks").is_visible()
+    score = page.locator("#score").inner_text()
+    got, total = (float(x) for x in score.split("/"))
+    assert 0 < got < total
+    failed = page.locator("#checks tr.check-fail")
+    assert failed.count() >= 1 and "neuron" in failed.first.inner_text()
+    shot(page, "submission-partial")
+
+    upload(page, CORRECT, "sigmoid.py")
+    wait_graded(page)
+    assert page.locator("#checks tr.check-fail").count() == 0
+    score = page.locator("#score").inner_text()
+    got, total = (float(x) for x in score.split("/"))
+    assert got == total > 0
+    shot(page, "submission-graded")
+
+    page.goto(ASSIGNMENT_URL)
+    assert page.locator("#history tbody tr").count() >= 2
+    page.goto(f"/courses/{COURSE}/assignments/sigmoid/leaderboard")
+    me = page.locator("#leaderboard tr.you")
+    assert me.count() == 1 and "you" in me.inner_text()
+    assert "Alice Liddell" not in page.content()
+    shot(page, "leaderboard")
+
+
+def test_syntax_error_is_explained_with_a_caret(new_page):
+    page = new_page("bob")
+    upload(page, SYNTAX_ERROR)
+    wait_graded(page)
+    explanation = page.locator("#explanation")
+    assert "could not compile" in explanation.inner_text()
+    block = page.locator("#syntax-error").inner_text()
+    assert "3 | def sigmoid(z)" in block and "^" in block
+    shot(page, "submission-syntax-error")
+
+
+def test_second_student_is_refused_anothers_submission(new_page):
+    alice = new_page("alice")
+    upload(alice, CORRECT)
+    submission_url = alice.url
+    bob = new_page("bob")
+    response = bob.goto(submission_url)
+    assert response.status == 404
+    assert "not yours" in bob.content()
+    assert bob.goto(submission_url + "/source").status == 404
+    shot(bob, "refused")
+
+
+@pytest.mark.skipif(not mnist_ready(), reason="MNIST is not prepared "
+                    "(run `neurograde datasets prepare`)")
+def test_mnist_pictures(new_page):
+    from assignments.mnist import ASSIGNMENT as MNIST
+
+    page = new_page("alice")
+    page.goto(f"/courses/{COURSE}/assignments/mnist/")
+    page.set_input_files("input[name=file]", files=[{
+        "name": "mnist.py", "mimeType": "text/x-python",
+        "buffer": MNIST.reference_path.read_bytes()}])
+    page.click("#upload-form button[type=submit]")
+    wait_graded(page, timeout_ms=240_000)
+    for picture in ("#confusion-img", "#misclassified-img"):
+        image = page.locator(picture)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "s => { const i = document.querySelector(s); return i && i.complete "
+            "&& i.naturalWidth > 0; }", arg=picture)
+    shot(page, "submission-mnist")
