@@ -1,0 +1,140 @@
+"""`verify` for every built-in assignment, through the real engine and sandbox: the
+reference gets full marks and every known-bad case gets exactly its declared outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from grader.config import dataset_cache_dir
+from grader.course_cli import compare, format_report, verify, verify_assignment
+from grader.engine import grade_submission
+from grader.result import CheckResult, GradingResult
+from plugins import RubricDef
+from plugins.datasets import DatasetStore
+from plugins.manager import get_plugin_manager
+from plugins.registry import build_registry
+
+pytestmark = pytest.mark.sandbox
+
+REGISTRY = build_registry(get_plugin_manager(load_entrypoints=False))
+BUILTIN = sorted(s for s in REGISTRY.assignments
+                 if REGISTRY.plugin_of("assignment", s) == "assignments")
+
+
+@pytest.fixture(scope="module")
+def store():
+    return DatasetStore(REGISTRY.datasets, dataset_cache_dir())
+
+
+def assert_all_as_expected(reports):
+    lines = "\n".join(format_report(r) for r in reports)
+    assert all(r.ok for r in reports), lines
+    assert reports[0].case == "reference"
+    assert reports[0].result.score == reports[0].result.max_score > 0
+
+
+@pytest.mark.parametrize("slug", [s for s in BUILTIN if s != "mnist"])
+def test_reference_and_cases_get_their_outcomes(slug, store):
+    assignment = REGISTRY.assignment(slug)
+    reports = verify_assignment(assignment, REGISTRY.rubric_for(slug), store, plugin="assignments")
+    assert_all_as_expected(reports)
+    assert len(reports) >= 4  # the reference and at least three known-bad cases
+    for report in reports:
+        assert report.result.provenance["sandbox"] == "bwrap"
+        assert report.result.provenance["rubric"] == f"{slug}-default"
+
+
+@pytest.mark.slow
+def test_mnist_reference_and_cases(store):
+    if not store.is_cached("mnist"):
+        pytest.skip("MNIST is not prepared: run `neurograde datasets prepare` first")
+    assignment = REGISTRY.assignment("mnist")
+    start = time.monotonic()
+    reference = verify_assignment(assignment, REGISTRY.rubric_for("mnist"), store,
+                                  only=["reference"])
+    reference_seconds = time.monotonic() - start
+    assert_all_as_expected(reference)
+    result = reference[0].result
+    assert reference_seconds < 60, f"reference grading took {reference_seconds:.1f} s"
+    assert result.metrics["accuracy"] >= 0.95
+    assert set(result.metrics) >= {"accuracy", "accuracy_public", "accuracy_private"}
+    assert result.provenance["datasets"]["mnist"].startswith("sha256:")
+    labels = np.asarray(store.get("mnist").arrays["y_test"])
+    assert np.sum(result.artifacts["confusion_matrix"]) == labels.size
+    for item in result.artifacts["misclassified"]:
+        assert item["true"] == labels[item["index"]] != item["predicted"]
+    cases = verify_assignment(assignment, REGISTRY.rubric_for("mnist"), store,
+                              only=[p.name for p in assignment.cases_dir.glob("*.py")])
+    assert all(r.ok for r in cases), "\n".join(format_report(r) for r in cases)
+
+
+def digits_rubric() -> RubricDef:
+    return RubricDef(name="mnist-digits", assignment="mnist",
+                     params={"dataset": "digits", "full_credit_accuracy": 0.85,
+                             "zero_credit_accuracy": 0.5, "split_seed": 7})
+
+
+def test_mnist_mechanics_on_digits(store):
+    """Shuffled test images, un-shuffled predictions, pictures, partial credit (fast data)."""
+    assignment = REGISTRY.assignment("mnist")
+    result = grade_submission(assignment.reference_path.read_text(), assignment,
+                              rubric=digits_rubric(), datasets=store, seed=11)
+    assert result.status == "graded" and result.score == result.max_score, result.checks
+    labels = np.asarray(store.get("digits").arrays["y_test"])
+    assert result.metrics["accuracy"] > 0.85
+    confusion = np.array(result.artifacts["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == labels.size
+    assert np.array_equal(confusion.sum(axis=1), np.bincount(labels, minlength=10))
+    assert np.trace(confusion) / labels.size == pytest.approx(result.metrics["accuracy"])
+    for item in result.artifacts["misclassified"]:
+        assert item["true"] == labels[item["index"]] != item["predicted"]
+    constant = grade_submission((assignment.cases_dir / "constant_predictor.py").read_text(),
+                                assignment, rubric=digits_rubric(), datasets=store, seed=11)
+    failed = {c.name: c for c in constant.checks if not c.passed}
+    assert list(failed) == ["accuracy on hidden test set"]
+    assert failed["accuracy on hidden test set"].score == 0
+    assert "Every image was predicted as 1" in failed["accuracy on hidden test set"].message
+    assert constant.metrics["accuracy"] == pytest.approx(np.mean(labels == 1))
+
+
+def test_verify_reports_a_case_that_misses_its_outcome(tmp_path, store):
+    sigmoid = REGISTRY.assignment("sigmoid")
+    cases = tmp_path / "cases"
+    shutil.copytree(sigmoid.cases_dir, cases)
+    expected = json.loads((cases / "expected.json").read_text())
+    expected["overflowing.py"] = {"status": "graded", "failed_checks": []}
+    (cases / "expected.json").write_text(json.dumps(expected))
+    (cases / "unlisted.py").write_text("def sigmoid(z):\n    return z\n")
+    reports = verify_assignment(dataclasses.replace(sigmoid, cases_dir=cases),
+                                REGISTRY.rubric_for("sigmoid"), store)
+    by_case = {r.case: r for r in reports}
+    assert by_case["reference"].ok and by_case["derivative_of_z.py"].ok
+    assert by_case["overflowing.py"].problems == [
+        "failed unexpectedly: sigmoid at extreme inputs"]
+    assert "no expected outcome" in by_case["unlisted.py"].problems[0]
+    assert "FAIL" in format_report(by_case["overflowing.py"])
+
+
+def test_compare_checks_status_and_score_bound():
+    result = GradingResult(status="graded", score=3, max_score=4, checks=[
+        CheckResult("a", True, 3, 3, "hidden"), CheckResult("b", False, 0, 1, "hidden")])
+    assert compare({"status": "graded", "failed_checks": ["b"]}, result) == []
+    assert compare({"status": "graded", "max_score_fraction": 0.5}, result) == [
+        "score 3/4 is above the expected fraction 0.5"]
+    assert compare({"status": "timeout"}, result)[0].startswith("status 'graded'")
+
+
+def test_verify_command_exit_codes(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    ok = CliRunner().invoke(verify, ["sigmoid", "--case", "derivative_of_z.py"])
+    assert ok.exit_code == 0, ok.output
+    assert "all outcomes as expected" in ok.output and "derivative_of_z.py" in ok.output
+    missing = CliRunner().invoke(verify, ["no-such-assignment"])
+    assert missing.exit_code != 0 and "unknown assignment" in missing.output
