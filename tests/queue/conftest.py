@@ -130,17 +130,14 @@ def db_url(request, tmp_path) -> str:
     return _named(request.getfixturevalue("pg_schema_url"))
 
 
-@pytest.fixture
-def pg_db_url(pg_schema_url) -> str:
-    """PostgreSQL only (LISTEN/NOTIFY, terminated connections)."""
-    return _named(pg_schema_url)
+#: decorate a test with this to run it on PostgreSQL only (LISTEN/NOTIFY, killed connections)
+postgres_only = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
 @pytest.fixture
-def qdb(request) -> Iterator[QueueDB]:
-    """A `QueueDB` on `pg_db_url` if the test asks for it, else on each of `db_url`."""
-    name = "pg_db_url" if "pg_db_url" in request.fixturenames else "db_url"
-    db = QueueDB(request.getfixturevalue(name))
+def qdb(db_url) -> Iterator[QueueDB]:
+    db = QueueDB(db_url)
     yield db
     db.engine.dispose()
 

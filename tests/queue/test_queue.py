@@ -10,6 +10,7 @@ import pytest
 from grader.result import GradingResult
 from server import queue
 from server.models import DONE, LANE_REGRADE, QUEUED, RUNNING, GradingRecord, utcnow
+from tests.queue.conftest import postgres_only
 
 
 def graded(score: float = 1.0, **metrics: float) -> GradingResult:
@@ -198,8 +199,8 @@ def test_queue_stats_show_lanes_running_and_failed(qdb):
     assert "boom" in stats["failed"][0]["last_error"]
 
 
-@pytest.mark.postgres
-def test_notify_is_delivered_on_commit(pg_db_url, qdb):
+@postgres_only
+def test_notify_is_delivered_on_commit(qdb):
     raw = qdb.engine.raw_connection()
     try:
         conn = raw.driver_connection

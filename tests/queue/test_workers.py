@@ -18,7 +18,7 @@ from server import queue
 from server.models import DONE, QUEUED, RUNNING, GradingRecord, utcnow
 from server.worker import worker_main
 from tests.queue import fakes
-from tests.queue.conftest import APP_NAME, graded_log
+from tests.queue.conftest import APP_NAME, graded_log, postgres_only
 
 pytestmark = pytest.mark.slow
 
@@ -141,8 +141,8 @@ def test_idle_worker_starts_a_new_job_within_200ms(qdb, worker_config, start_wor
         assert statistics.median(delays) < 0.1, delays
 
 
-@pytest.mark.postgres
-def test_workers_survive_terminated_connections(pg_db_url, qdb, worker_config, start_workers):
+@postgres_only
+def test_workers_survive_terminated_connections(qdb, worker_config, start_workers):
     ca = qdb.course_assignment()
     users = qdb.users(20)
     ids = [sid for u in users for sid in qdb.submit(u, ca, 10)]
