@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,15 +101,17 @@ class DatasetStore:
                 raise DatasetError(f"dataset {definition.name!r}: array {key!r} is not a "
                                    "plain numpy array")
         folder.mkdir(parents=True, exist_ok=True)
+        # write then rename (names unique per writer), so neither a concurrent reader nor a
+        # second worker building the same cache ever sees a half-written file
+        token = f"{os.getpid()}-{secrets.token_hex(4)}"
         for key, value in arrays.items():
-            # write then rename, so a concurrent reader never sees a half-written file
-            tmp = folder / f".{key}.npy.tmp"
+            tmp = folder / f".{key}.npy.{token}.tmp"
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(value), allow_pickle=False)
             tmp.replace(folder / f"{key}.npy")
         manifest = {"format": CACHE_FORMAT, "arrays": sorted(arrays),
                     "fingerprint": fingerprint(arrays)}
-        tmp = folder / f".{MANIFEST}.tmp"
+        tmp = folder / f".{MANIFEST}.{token}.tmp"
         tmp.write_text(json.dumps(manifest, indent=1))
         tmp.replace(folder / MANIFEST)
         return manifest
