@@ -263,7 +263,7 @@ class Session:
                 if frame is not None:
                     return self._accept(frame, call_id, label)
                 if "reply" not in self._fds:
-                    self._end(label)
+                    self._end(label, grace=GRACE_SECONDS)  # the child is exiting: let it
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._timed_out = True
@@ -324,9 +324,10 @@ class Session:
 
     # -- ending -------------------------------------------------------------------------
 
-    def _end(self, label: str, *, memory_error: bool = False, corrupt: str | None = None):
+    def _end(self, label: str, *, memory_error: bool = False, corrupt: str | None = None,
+             grace: float = 0.0):
         """Kill and reap the child, then raise ChildGone describing why it ended."""
-        self._terminate()
+        self._terminate(grace)
         self.gone = self._classify(label, memory_error, corrupt)
         raise self.gone
 
@@ -368,10 +369,13 @@ class Session:
             how = "stopped answering"
         return ChildGone("crashed", f"the Python process {how} {where}")
 
-    def _terminate(self) -> None:
+    def _terminate(self, grace: float = 0.0) -> None:
         """Make sure nothing of the sandbox is left running, then record its usage."""
         if self.proc is None:
             return
+        deadline = time.monotonic() + grace
+        while not self._reap(block=False) and time.monotonic() < deadline:
+            self._pump(min(0.01, max(deadline - time.monotonic(), 0)))
         now = _tree_usage(self.proc.pid)
         sample = (max(self._sample[0], now[0]), max(self._sample[1], now[1]))
         if self._status is None and not self._reap(block=False):

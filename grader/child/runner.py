@@ -6,6 +6,7 @@ answers calls read from the call pipe with frames on the reply pipe (never stdou
 Frame ids: -1 = the sandbox is up, 0 = the student's module is imported, n = call n.
 """
 
+import builtins as _builtins
 import json
 import os
 import resource
@@ -13,6 +14,17 @@ import sys
 import time
 import traceback
 
+# Bound as module globals so a student's monkeypatching of builtins cannot reach us.
+(BaseException, Exception, MemoryError, ModuleNotFoundError, SystemExit, callable, dict,
+ getattr, isinstance, len, memoryview, repr, sorted, str, tuple, type, vars) = (
+    _builtins.BaseException, _builtins.Exception, _builtins.MemoryError,
+    _builtins.ModuleNotFoundError, _builtins.SystemExit, _builtins.callable, _builtins.dict,
+    _builtins.getattr, _builtins.isinstance, _builtins.len, _builtins.memoryview,
+    _builtins.repr, _builtins.sorted, _builtins.str, _builtins.tuple, _builtins.type,
+    _builtins.vars
+)
+
+_BUILTINS = dict(vars(_builtins))
 MAX_MESSAGE = 2000
 TRACEBACK_LINES = 12
 
@@ -103,6 +115,7 @@ def _call(module, name, args, kwargs, cid, wire) -> object:
     try:
         value = function(*args, **kwargs)
         _flush()
+        vars(_builtins).update(_BUILTINS)
         tree, blobs = wire.encode(value)
         return {"id": cid, "ok": True, "value": tree}, blobs
     except wire.WireError as exc:
@@ -131,6 +144,8 @@ def _describe(exc: BaseException, path: str) -> dict:
 
 
 def _send(fd: int, wire, reply) -> None:
+    # undo a student's patching of builtins before the stdlib and numpy encode the reply
+    vars(_builtins).update(_BUILTINS)
     header, blobs = reply if isinstance(reply, tuple) else (reply, [])
     header.setdefault("rss_kb", _rss_kb())
     _flush()

@@ -11,12 +11,22 @@ non-finite floats `{"__float__": "nan"}`, shared files `{"__shared__": name}`.
 
 from __future__ import annotations
 
+import builtins as _builtins
 import io
 import json
 import math
 import struct
 
 import numpy as np
+
+# Bound as module globals so a student's monkeypatching of builtins cannot reach us.
+(RecursionError, ValueError, bool, bytes, dict, float, int, isinstance, len, list, range, repr,
+ str, tuple, type) = (
+    _builtins.RecursionError, _builtins.ValueError, _builtins.bool, _builtins.bytes,
+    _builtins.dict, _builtins.float, _builtins.int, _builtins.isinstance, _builtins.len,
+    _builtins.list, _builtins.range, _builtins.repr, _builtins.str, _builtins.tuple,
+    _builtins.type
+)
 
 FRAME = struct.Struct(">II")
 BLOB = struct.Struct(">Q")

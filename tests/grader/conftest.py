@@ -50,26 +50,58 @@ def make_assignment(tmp_path: Path) -> Callable[..., AssignmentDef]:
     return make
 
 
-def sandbox_processes() -> list[str]:
-    """Live processes of the sandbox uid, or any process still running the child runner."""
-    from grader.sandbox import drop_uid
+class SandboxTracker:
+    """Records every sandbox this process starts (the outer bwrap pid and the PID
+    namespace inside), so a test can assert that none of them left anything running
+    even while other graders run on the same machine."""
 
-    uid, found = drop_uid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            status = (entry / "status").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        zombie = fields.get("State", "").startswith("Z")
-        owner = int(fields.get("Uid", "0").split()[0])
-        if ((uid is not None and owner == uid and not zombie)
-                or "/opt/ng/child/runner.py" in cmdline):
-            found.append(f"{entry.name} {fields.get('State', '')} {cmdline[:80]}")
-    return found
+    def __init__(self) -> None:
+        self.namespaces: set[str] = set()
+        self.launchers: set[int] = set()
+
+    def record(self, session) -> None:
+        from grader.session import _children
+
+        self.launchers.add(session.proc.pid)
+        for pid in _children(session.proc.pid):
+            try:
+                self.namespaces.add(os.readlink(f"/proc/{pid}/ns/pid"))
+            except OSError:
+                pass
+
+    def leftovers(self, exclude: tuple[int, ...] = ()) -> list[str]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in exclude:
+                continue
+            try:
+                ns = os.readlink(entry / "ns" / "pid")
+                state = next(line for line in (entry / "status").read_text().splitlines()
+                             if line.startswith("State:"))
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, StopIteration):
+                continue
+            if "zombie" in state:
+                continue
+            if ns in self.namespaces or int(entry.name) in self.launchers:
+                found.append(f"{entry.name} {state} {cmdline[:80]}")
+        return found
+
+
+@pytest.fixture
+def tracker(monkeypatch) -> SandboxTracker:
+    """Tracks the sandboxes started during the test (see SandboxTracker)."""
+    from grader.session import Session
+
+    tracker = SandboxTracker()
+    original = Session._await_hello
+
+    def await_hello(self) -> None:
+        original(self)
+        tracker.record(self)
+
+    monkeypatch.setattr(Session, "_await_hello", await_hello)
+    return tracker
 
 
 PROBE = """
