@@ -27,7 +27,8 @@ def _cpu_count() -> int:
                    "graded again [default: 30 or NEUROGRADE_LEASE_SECONDS].")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=None,
               help="Attempts before a job ends as internal_error [default: 3].")
-def worker_command(concurrency: int | None, lease_seconds: float | None,
+@click.pass_context
+def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: float | None,
                    max_attempts: int | None) -> None:
     """Run grading workers against the configured database until SIGTERM.
 
@@ -37,7 +38,7 @@ def worker_command(concurrency: int | None, lease_seconds: float | None,
     from server.config import load_config
     from server.worker import start_embedded_workers
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = dict(_base_config(ctx))
     if lease_seconds is not None:
         overrides["LEASE_SECONDS"] = lease_seconds
     if max_attempts is not None:
@@ -63,13 +64,14 @@ def worker_command(concurrency: int | None, lease_seconds: float | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @click.option("--failed", "failed_limit", type=int, default=10, show_default=True,
               help="How many recent failed jobs to list.")
-def queue_command(as_json: bool, failed_limit: int) -> None:
+@click.pass_context
+def queue_command(ctx: click.Context, as_json: bool, failed_limit: int) -> None:
     """Show the grading queue: queued jobs by lane, running jobs, failed jobs."""
     from server.config import load_config
     from server.db import make_engine, make_session_factory
     from server.queue import queue_stats
 
-    config = load_config()
+    config = load_config(_base_config(ctx))
     engine = make_engine(config["DATABASE_URL"])
     try:
         with make_session_factory(engine)() as session:
@@ -95,6 +97,11 @@ def format_stats(stats: dict[str, Any]) -> str:
         lines.append(f"  #{job['id']:<8} attempts {job['attempts']}  {job['graded_at']}  "
                      f"{reason[0] if reason else ''}")
     return "\n".join(lines)
+
+
+def _base_config(ctx: click.Context) -> dict[str, Any]:
+    """Config overrides handed down by the `neurograde` group (tests, embedding)."""
+    return dict((ctx.obj or {}).get("config") or {})
 
 
 def _safe_url(url: str) -> str:

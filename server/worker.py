@@ -83,14 +83,18 @@ class WorkerState:
 def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
     """Plugins, registry, dataset store and database engine from `config`.
 
-    `EXTRA_PLUGINS` (module names) are registered on top of the built-in and
-    installed plugins, e.g. a course package that is not installed as a distribution.
+    `EXTRA_PLUGINS` (module names; environment `NEUROGRADE_EXTRA_PLUGINS`, comma-separated)
+    are registered on top of the built-in and installed plugins, e.g. a course package
+    that is not installed as a distribution.
     """
     config = dict(config)
     if config.get("INSTANCE_PATH"):
         os.environ["NEUROGRADE_INSTANCE_PATH"] = str(config["INSTANCE_PATH"])
     pm = get_plugin_manager(load_entrypoints=config.get("LOAD_PLUGIN_ENTRYPOINTS", True))
-    for name in config.get("EXTRA_PLUGINS", ()):
+    extra = config.get("EXTRA_PLUGINS") or os.environ.get("NEUROGRADE_EXTRA_PLUGINS", "")
+    if isinstance(extra, str):
+        extra = [name.strip() for name in extra.split(",") if name.strip()]
+    for name in extra:
         if pm.get_plugin(name) is None:
             pm.register(importlib.import_module(name), name=name)
     registry = build_registry(pm)
@@ -362,7 +366,7 @@ class WorkerPool:
     any that die; `stop()` shuts them down gracefully."""
 
     def __init__(self, config: Mapping[str, Any], n: int, grade: GradeFn | None = None) -> None:
-        self.config, self.grade = dict(config), grade
+        self.config, self.grade = portable_config(config), grade
         self.settings = WorkerSettings.from_config(self.config)
         self._ctx = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
@@ -413,6 +417,19 @@ class WorkerPool:
         while any(p.is_alive() for p in self.processes):
             for proc in list(self.processes):
                 proc.join(0.5)
+
+
+def portable_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a worker process can be handed: plain values only (an app's config
+    also holds live objects such as a plugin manager, which each worker builds itself)."""
+    plain = (str, int, float, bool, type(None))
+
+    def portable(value: Any) -> bool:
+        if isinstance(value, list | tuple):
+            return all(isinstance(v, plain) for v in value)
+        return isinstance(value, plain)
+
+    return {k: v for k, v in config.items() if portable(v)}
 
 
 def _signal(pid: int | None, sig: int) -> None:
