@@ -145,3 +145,22 @@ def test_prepared_mnist_has_the_standard_splits():
     assert np.bincount(mnist.arrays["y_train"]).sum() == 60000
     assert mnist.hidden == frozenset({"y_test"})
     assert mnist.fingerprint.startswith("sha256:")
+
+
+def test_prepare_and_list_commands(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader.course_cli import datasets
+
+    monkeypatch.setenv("NEUROGRADE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    runner = CliRunner()
+    prepared = runner.invoke(datasets, ["prepare", "gender", "digits"])
+    assert prepared.exit_code == 0, prepared.output
+    assert "digits: prepared (X_test (64, 297)" in prepared.output
+    assert (tmp_path / "datasets" / "gender" / "manifest.json").is_file()
+    again = runner.invoke(datasets, ["prepare", "gender"])
+    assert "already prepared" in again.output
+    listing = runner.invoke(datasets, ["list"]).output
+    assert "gender     cached" in listing
+    assert "mnist      not prepared" in listing and "LeCun" in listing
