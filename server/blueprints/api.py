@@ -60,8 +60,10 @@ def _course_assignment(course: str, slug: str) -> CourseAssignment:
 
 
 def submission_json(submission: Submission) -> dict[str, Any]:
-    """The grader's result JSON plus the job's own fields."""
-    body: dict[str, Any] = dict(submission.result or {})
+    """The grader's result JSON (as the caller may see it) plus the job's own fields."""
+    ca = submission.course_assignment
+    staff = access.is_course_staff(get_session(), _user(), ca.course_id)
+    body: dict[str, Any] = access.result_for_viewer(submission.result, ca, staff=staff)
     position = None
     if submission.state == QUEUED:
         from server import queue

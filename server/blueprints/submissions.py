@@ -86,7 +86,8 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
     """Everything the result part of the page needs."""
     from server.services import pictures
 
-    result = submission.result or {}
+    result = access.result_for_viewer(submission.result, submission.course_assignment,
+                                      staff=staff)
     status = submission_status(submission)
     return {
         "submission": submission, "result": result, "status": status, "staff": staff,

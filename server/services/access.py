@@ -9,6 +9,8 @@ Rules:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -78,3 +80,21 @@ def course_assignment(session: Session, user: User, course_slug: str,
     if ca is None or (not ca.enabled and not is_course_staff(session, user, course)):
         return None
     return ca
+
+
+def result_for_viewer(result: dict[str, Any] | None, ca: CourseAssignment, *,
+                      staff: bool) -> dict[str, Any]:
+    """The stored result as this viewer may see it.
+
+    Before the deadline students do not get the metrics of the *private* part of the
+    hidden test set (`<metric>_private`): that part decides the final ranking and must
+    not be tuned against.
+    """
+    from server.services.leaderboard import private_revealed
+
+    result = dict(result or {})
+    if staff or private_revealed(ca):
+        return result
+    metrics = result.get("metrics") or {}
+    result["metrics"] = {k: v for k, v in metrics.items() if not k.endswith("_private")}
+    return result

@@ -127,3 +127,30 @@ def test_no_pictures_before_grading(client, auth, mine, toy_classroom):
     sub = mine()
     auth.login(toy_classroom.alice)
     assert client.get(f"/submissions/{sub.id}/confusion.png").status_code == 404
+
+
+def test_private_metrics_hidden_from_students_until_the_deadline(client, auth, db, mine,
+                                                                  finish, toy_classroom):
+    from datetime import timedelta
+
+    from server.models import CourseAssignment, utcnow
+
+    ca = db.get(CourseAssignment, toy_classroom.ca.id)
+    ca.deadline = utcnow() + timedelta(days=1)
+    db.commit()
+    sub = finish(mine(), sample_result(metrics={"accuracy_public": 0.9123,
+                                                "accuracy_private": 0.8765}))
+    api_url = f"/api/v1/submissions/{sub.id}"
+    auth.login(toy_classroom.alice)
+    page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "0.9123" in page and "0.8765" not in page
+    api = client.get(api_url, headers=auth.headers(toy_classroom.alice)).get_json()
+    assert api["metrics"] == {"accuracy_public": 0.9123}
+    auth.login(toy_classroom.teacher)
+    assert "0.8765" in client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    ca.deadline = utcnow() - timedelta(seconds=1)
+    db.commit()
+    auth.login(toy_classroom.alice)
+    assert "0.8765" in client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    api = client.get(api_url, headers=auth.headers(toy_classroom.alice)).get_json()
+    assert api["metrics"]["accuracy_private"] == 0.8765
