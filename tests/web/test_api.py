@@ -138,3 +138,26 @@ def test_leaderboard(client, auth, db, toy_classroom, make_submission, finish):
     staff = client.get("/api/v1/courses/c1/assignments/toy/leaderboard",
                        headers=auth.headers(toy_classroom.teacher)).get_json()
     assert [r["name"] for r in staff["rows"]] == ["Alice Real-Name", "Bob Real-Name"]
+
+
+def test_concurrent_uploads_respect_the_daily_limit(app, auth, db, toy_classroom):
+    import threading
+
+    ca = db.get(CourseAssignment, toy_classroom.ca.id)
+    ca.daily_submission_limit = 2
+    db.commit()
+    headers = auth.headers(toy_classroom.alice)
+    codes: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def upload() -> None:
+        barrier.wait()
+        codes.append(post(app.test_client(), headers).status_code)
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [202, 202, 429, 429, 429, 429]
+    assert count(db) == 2
