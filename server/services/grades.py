@@ -15,9 +15,10 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from server.models import DONE, Course, CourseAssignment, Enrollment, Submission, User
 
@@ -48,8 +49,11 @@ def penalty_factor(submitted_at: datetime, ca: CourseAssignment) -> float:
     return max(0.0, 1.0 - (ca.late_penalty_per_day or 0.0) * days_late(submitted_at, ca.deadline))
 
 
-def effective_score(submission: Submission, ca: CourseAssignment) -> float | None:
-    """The score after late penalties, or None when the submission has no grade."""
+def effective_score(submission: Submission | Any, ca: CourseAssignment) -> float | None:
+    """The score after late penalties, or None when the submission has no grade.
+
+    `submission` may be a row with the columns state, status, score and submitted_at.
+    """
     if submission.state != DONE or submission.score is None or submission.status in NOT_A_GRADE:
         return None
     return submission.score * penalty_factor(submission.submitted_at, ca)
@@ -67,11 +71,11 @@ def best_grades(session: Session, course: Course) -> dict[tuple[int, int], Grade
     cas = {ca.id: ca for ca in course.assignments}
     if not cas:
         return {}
-    rows = session.scalars(
-        select(Submission).where(Submission.course_assignment_id.in_(cas), Submission.state == DONE)
-        .options(load_only(Submission.id, Submission.user_id, Submission.course_assignment_id,
-                           Submission.state, Submission.status, Submission.score,
-                           Submission.max_score, Submission.submitted_at))
+    rows = session.execute(  # plain rows: sources and results are not needed here
+        select(Submission.id, Submission.user_id, Submission.course_assignment_id,
+               Submission.state, Submission.status, Submission.score, Submission.max_score,
+               Submission.submitted_at)
+        .where(Submission.course_assignment_id.in_(cas), Submission.state == DONE)
     )
     best: dict[tuple[int, int], GradeCell] = {}
     for sub in rows:

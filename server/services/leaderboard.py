@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from server.models import DONE, CourseAssignment, Enrollment, Submission, User
 from server.services.grades import NOT_A_GRADE, as_utc
@@ -84,7 +84,8 @@ def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool 
     no shared ranks: the time tie-break separates everyone.
     """
     revealed = private_revealed(ca, now)
-    key = (ca.id, revealed, higher_is_better, _stamp(session, ca))
+    # the database URL keeps two apps in one process (tests, tools) apart
+    key = (str(session.get_bind().url), ca.id, revealed, higher_is_better, _stamp(session, ca))
     with _lock:
         hit = _cache.get(key)
         if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
@@ -105,40 +106,40 @@ def _stamp(session: Session, ca: CourseAssignment) -> tuple[Any, ...]:
 
 def _compute(session: Session, ca: CourseAssignment, revealed: bool,
              higher_is_better: bool) -> list[Standing]:
+    # plain rows, not ORM objects: a course has thousands of submissions
     query = (
-        select(Submission, User)
-        .join(User, User.id == Submission.user_id)
-        .join(Enrollment, (Enrollment.user_id == User.id)
+        select(Submission.id, Submission.user_id, Submission.score, Submission.max_score,
+               Submission.metric_public, Submission.metric_private, Submission.submitted_at)
+        .join(Enrollment, (Enrollment.user_id == Submission.user_id)
               & (Enrollment.course_id == ca.course_id) & (Enrollment.role == "student"))
         .where(Submission.course_assignment_id == ca.id, Submission.state == DONE,
                Submission.score.is_not(None), Submission.status.not_in(NOT_A_GRADE))
-        # never load sources and result documents just to rank
-        .options(load_only(Submission.id, Submission.user_id, Submission.score,
-                           Submission.max_score, Submission.metric_public,
-                           Submission.metric_private, Submission.submitted_at))
     )
     sign = 1.0 if higher_is_better else -1.0
 
-    def order(sub: Submission) -> tuple[float, float, float]:
+    def order(sub: Any) -> tuple[float, float, float]:
         metric = _metric(sub, revealed)
         return (-(sub.score or 0.0), -sign * metric if metric is not None else float("inf"),
                 as_utc(sub.submitted_at).timestamp())
 
-    best: dict[int, tuple[Submission, User]] = {}
-    for sub, user in session.execute(query):
-        if sub.user_id not in best or order(sub) < order(best[sub.user_id][0]):
-            best[sub.user_id] = (sub, user)
-    ranked = sorted(best.values(), key=lambda pair: order(pair[0]))
-    return [_standing(i, sub, user, revealed) for i, (sub, user) in enumerate(ranked, 1)]
+    best: dict[int, tuple[tuple[float, float, float], Any]] = {}
+    for sub in session.execute(query):
+        key = order(sub)
+        if sub.user_id not in best or key < best[sub.user_id][0]:
+            best[sub.user_id] = (key, sub)
+    ranked = sorted(best.values(), key=lambda pair: pair[0])
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(best)))}
+    return [_standing(i, sub, users[sub.user_id], revealed)
+            for i, (_, sub) in enumerate(ranked, 1)]
 
 
-def _metric(sub: Submission, revealed: bool) -> float | None:
+def _metric(sub: Any, revealed: bool) -> float | None:
     if revealed and sub.metric_private is not None:
         return sub.metric_private
     return sub.metric_public
 
 
-def _standing(rank: int, sub: Submission, user: User, revealed: bool) -> Standing:
+def _standing(rank: int, sub: Any, user: User, revealed: bool) -> Standing:
     return Standing(
         rank=rank, user_id=user.id, username=user.username, name=user.name or user.username,
         pseudonym=display_pseudonym(user), opted_out=user.leaderboard_opt_out,
