@@ -29,10 +29,11 @@ _POINTS = {c.name: c.points for c in CHECKS}
 
 RUBRICS = (
     default_rubric(SLUG, CHECKS, full_credit_accuracy=0.95, zero_credit_accuracy=0.90,
-                   vectorization_ratio=4.0, dataset="mnist"),
+                   vectorization_ratio=4.0, time_budget_seconds=180, dataset="mnist"),
     RubricDef(name=f"{SLUG}-strict", assignment=SLUG, points=_POINTS,
               params={"full_credit_accuracy": 0.97, "zero_credit_accuracy": 0.92,
-                      "vectorization_ratio": 3.0, "dataset": "mnist"},
+                      "vectorization_ratio": 3.0, "time_budget_seconds": 180,
+                      "dataset": "mnist"},
               description="full credit from 97 % accuracy (partial from 92 %), "
                           "backprop within 3× the reference's time"),
 )

@@ -124,3 +124,18 @@ def test_mnist_test_labels_stay_in_the_parent_and_images_are_shuffled(registry, 
     # the constant predictor says "1" for everything: accuracy = share of ones
     assert outcome.metrics["accuracy"] == pytest.approx(np.mean(labels == 1))
     assert not outcome.passed and outcome.fraction == 0.0
+
+
+def test_mnist_training_over_the_time_budget_earns_nothing(registry, tmp_path):
+    assignment = registry.assignment("mnist")
+    store = DatasetStore({d.name: d for d in DATASETS}, tmp_path)
+    check = next(c for c in assignment.checks if c.name == "accuracy on hidden test set")
+    params = {"dataset": "digits", "full_credit_accuracy": 0.85, "zero_credit_accuracy": 0.5}
+    in_time = check.run(FakeContext(assignment.reference_path, assignment, seed=1,
+                                    params=params, store=store))
+    assert in_time.passed and in_time.fraction == 1.0
+    late = check.run(FakeContext(assignment.reference_path, assignment, seed=1,
+                                 params={**params, "time_budget_seconds": 0.001}, store=store))
+    assert not late.passed and late.fraction == 0.0
+    assert "more than the 0.001 s allowed" in late.message
+    assert late.metrics["accuracy"] == in_time.metrics["accuracy"]
