@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.models import (
@@ -57,40 +58,45 @@ def start_regrade(session: Session, ca: CourseAssignment, scope: str, *,
                          requested_by=requested_by.id if requested_by else None)
     session.add(batch)
     session.flush()
-    now = utcnow()
-    for sub in targets:
-        sub.state, sub.lane, sub.attempts = QUEUED, LANE_REGRADE, 0
-        sub.regrade_batch_id, sub.enqueued_at = batch.id, now
-        sub.worker_id = sub.lease_token = sub.lease_expires_at = sub.started_at = None
+    # one guarded UPDATE: rows a worker or another regrade took meanwhile are skipped
+    queued = session.execute(
+        update(Submission).where(Submission.id.in_(targets), Submission.state == DONE)
+        .values(state=QUEUED, lane=LANE_REGRADE, attempts=0, regrade_batch_id=batch.id,
+                enqueued_at=utcnow(), worker_id=None, lease_token=None, lease_expires_at=None,
+                started_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.expire_all()  # loaded submissions must show their new state
     _notify(session)
     log.info("regrade batch %s (%s) queued %d submission(s) of course assignment %s",
-             batch.id, scope, len(targets), ca.id)
+             batch.id, scope, queued, ca.id)
     return batch
 
 
 def _targets(session: Session, ca: CourseAssignment, scope: str,
-             submission_id: int | None) -> list[Submission]:
-    query = select(Submission).where(Submission.course_assignment_id == ca.id,
-                                     Submission.state == DONE)
+             submission_id: int | None) -> list[int]:
+    """Ids of the finished submissions `scope` selects."""
+    query = select(Submission.id, Submission.user_id, Submission.score, Submission.status
+                   ).where(Submission.course_assignment_id == ca.id, Submission.state == DONE)
     if scope == "one":
         if submission_id is None:
             raise RegradeError("choose the submission to regrade")
         return list(session.scalars(query.where(Submission.id == submission_id)))
-    subs = list(session.scalars(query.order_by(Submission.submitted_at, Submission.id)))
+    rows = session.execute(query.order_by(Submission.submitted_at, Submission.id)).all()
     if scope == "all":
-        return subs
-    chosen: dict[int, Submission] = {}
-    for sub in subs:  # oldest first, so ties keep the earliest for "best"
-        held = chosen.get(sub.user_id)
-        if held is None or scope == "latest" or _graded_score(sub) > _graded_score(held):
-            chosen[sub.user_id] = sub
-    return list(chosen.values())
+        return [row.id for row in rows]
+    chosen: dict[int, Any] = {}
+    for row in rows:  # oldest first, so ties keep the earliest for "best"
+        held = chosen.get(row.user_id)
+        if held is None or scope == "latest" or _graded_score(row) > _graded_score(held):
+            chosen[row.user_id] = row
+    return [row.id for row in chosen.values()]
 
 
-def _graded_score(sub: Submission) -> float:
-    if sub.score is None or sub.status in NOT_A_GRADE:
+def _graded_score(row: Any) -> float:
+    if row.score is None or row.status in NOT_A_GRADE:
         return float("-inf")
-    return sub.score
+    return row.score
 
 
 def _notify(session: Session) -> None:
