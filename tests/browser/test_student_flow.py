@@ -135,3 +135,24 @@ def test_mnist_pictures(new_page):
             "s => { const i = document.querySelector(s); return i && i.complete "
             "&& i.naturalWidth > 0; }", arg=picture)
     shot(page, "submission-mnist")
+
+
+def test_login_and_settings_pages(new_page):
+    page = new_page()
+    page.goto("/login")
+    shot(page, "login")
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    assert "Wrong username or password" in page.content()
+    from tests.browser.conftest import login
+
+    login(page, "bob")
+    page.goto("/settings")
+    page.fill("input[name=pseudonym]", "Bold <Yak>")
+    page.click("text=Save")
+    assert page.locator("input[name=pseudonym]").input_value() == "Bold <Yak>"
+    page.fill("input[name=label]", "laptop")
+    page.click("text=Create token")
+    assert page.locator("#new-token").inner_text().startswith("ngt_")
+    shot(page, "settings")
