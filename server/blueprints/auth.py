@@ -5,6 +5,7 @@ user loader and the security headers, because this blueprint is always present."
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -87,6 +88,11 @@ def _setup(state: BlueprintSetupState) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    # behind HTTPS, cookies must never travel over plain http
+    secure = app.config.get("SECURE_COOKIES",
+                            os.environ.get("NEUROGRADE_SECURE_COOKIES", "") == "1")
+    if secure:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     limits = app.config.get("LOGIN_RATE_LIMIT", (5, 300.0))
     app.extensions["neurograde_login_limiter"] = LoginLimiter(*limits)
     if login_manager._user_callback is None:  # the spine may provide its own loader

@@ -149,3 +149,13 @@ class TestCsrf:
                                            "csrf_token": token}).status_code == 302
         assert client.post("/settings/profile", data={"pseudonym": "x"}).status_code == 400
         assert client.post("/settings/tokens", data={"label": "x"}).status_code == 400
+
+
+class TestSecureCookies:
+    @pytest.fixture
+    def app_config(self):
+        return {"SECURE_COOKIES": True}
+
+    def test_session_cookie_is_secure(self, auth, make_user):
+        make_user(username="kim", password="pw1")
+        assert "Secure" in auth.login_form("kim", "pw1").headers["Set-Cookie"]
