@@ -31,8 +31,8 @@ def world(state, make_course, make_user, make_course_assignment, make_submission
         session.add(GradingRecord(submission_id=sub.id, status="graded", score=1.0,
                                   max_score=2.0, result={}))
         session.commit()
-    return dict(course=course, teacher=teacher, outsider=outsider_teacher, alice=alice, ca=ca,
-                sub=sub, batch_id=batch.id)
+    return dict(course=course, outsider_course=other, teacher=teacher, outsider=outsider_teacher,
+                alice=alice, ca=ca, sub=sub, batch_id=batch.id)
 
 
 def instructor_urls(app, world) -> list[tuple[str, str, str]]:
@@ -111,6 +111,29 @@ def test_unknown_ids_are_not_found_even_for_the_instructor(client, auth, world):
                 "/instructor/nn101/students/nobody", "/instructor/nn101/assignments/nope",
                 "/instructor/nope/"):
         assert client.get(url).status_code == 404, url
+
+
+def test_another_courses_rows_are_not_found_through_this_course(
+        client, auth, state, world, make_user, make_course_assignment, make_submission):
+    other_ca = make_course_assignment(course=world["outsider_course"], assignment_slug="alpha")
+    stranger = make_user(username="stranger", name="Stranger Real",
+                         course=world["outsider_course"])
+    foreign = make_submission(user=stranger, course_assignment=other_ca, state=DONE,
+                              status="graded", score=1.0, max_score=1.0)
+    with state.session_factory() as session:
+        batch = RegradeBatch(course_assignment_id=other_ca.id, scope="all")
+        session.add(batch)
+        session.commit()
+    auth.login(world["teacher"])
+    for url in (f"/instructor/nn101/submissions/{foreign.id}",
+                f"/instructor/nn101/submissions/{foreign.id}/confusion.png",
+                f"/instructor/nn101/regrades/{batch.id}", "/instructor/nn101/students/stranger"):
+        response = client.get(url)
+        assert response.status_code == 404 and b"Stranger Real" not in response.data, url
+    client.post("/instructor/nn101/assignments/alpha/regrade",
+                data={"scope": "one", "submission_id": str(foreign.id)})
+    with state.session_factory() as session:
+        assert session.get(type(foreign), foreign.id).state == DONE  # not re-queued
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
