@@ -383,3 +383,42 @@ def _rows(table_html: str) -> list[list[str]]:
         if cells and cells[0].isdigit():
             rows.append(cells)
     return rows
+
+
+# --- rules in isolation ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("late, kept", [
+    (timedelta(0), 1.0), (timedelta(seconds=-1), 1.0), (timedelta(seconds=1), 0.9),
+    (timedelta(days=1), 0.9), (timedelta(days=1, seconds=1), 0.8), (timedelta(days=12), 0.0)])
+def test_late_penalty_counts_started_days(late, kept):
+    from server.services.grades import penalty_factor
+
+    ca = CourseAssignment(deadline=DEADLINE, late_penalty_per_day=0.1, hard_cutoff=None)
+    assert penalty_factor(DEADLINE + late, ca) == pytest.approx(kept)
+    naive = (DEADLINE + late).replace(tzinfo=None)  # as SQLite hands it back
+    assert penalty_factor(naive, ca) == pytest.approx(kept)
+
+
+def test_no_deadline_means_no_penalty_and_the_cutoff_wins():
+    from server.services.grades import penalty_factor
+
+    assert penalty_factor(DEADLINE, CourseAssignment(deadline=None, late_penalty_per_day=0.5,
+                                                     hard_cutoff=None)) == 1.0
+    ca = CourseAssignment(deadline=None, late_penalty_per_day=0.0, hard_cutoff=DEADLINE)
+    assert penalty_factor(DEADLINE, ca) == 1.0
+    assert penalty_factor(DEADLINE + timedelta(seconds=1), ca) == 0.0
+
+
+def test_fresh_submissions_are_graded_before_a_regrade(client, teacher, course, ca, make_user,
+                                                       graded, make_submission, state):
+    alice = make_user(username="alice", course=course)
+    old = [graded(alice, ca, 1.0) for _ in range(3)]
+    client.post("/instructor/nn101/assignments/alpha/regrade", data={"scope": "all"})
+    fresh = make_submission(user=make_user(username="bob", course=course), course_assignment=ca)
+    with state.session_factory() as session:
+        order = []
+        while (job := queue.claim(session, "w", lease_seconds=30)) is not None:
+            order.append(job.id)
+            queue.complete(session, job.id, job.lease_token,
+                           GradingResult(status="graded", score=1.0, max_score=10.0))
+    assert order[0] == fresh.id and sorted(order[1:]) == sorted(s.id for s in old)

@@ -115,6 +115,7 @@ def test_students_see_pseudonyms_only_and_no_opted_out_classmate(
             where = table if username == "ann" else page
             assert f">{username}<" not in where and f"({username})" not in where, username
         assert "P-ann" in page and "you" in page
+        assert "/instructor/" not in page.split("</header>", 1)[1]
         assert "P-ben" not in page  # opted out
         assert "&lt;script&gt;alert(" in page and "<script>alert(" not in page
         generated = leaderboard.default_pseudonym(students["dan"])
@@ -130,6 +131,7 @@ def test_students_see_pseudonyms_only_and_no_opted_out_classmate(
     for name in ("Ann", "Ben", "Cat", "Dan"):
         assert f"{name} Realname" in page
     assert "opted out" in page
+    assert "/instructor/nn101/submissions/" in page  # staff can open each best submission
 
 
 def test_leaderboard_shows_private_column_only_after_the_deadline(
