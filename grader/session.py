@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from grader import protocol
-from grader.limits import describe_usage, limit_hit, make_preexec, signal_name
+from grader.limits import Cgroups, describe_usage, limit_hit, make_preexec, signal_name
 from grader.sandbox import (
     CHILD_DIR,
     HOST_CHILD_DIR,
@@ -105,6 +105,8 @@ class Session:
         self._timed_out = False
         self._started = 0.0
         self._sample = (0.0, 0)
+        self._oom = False
+        self.cgroups: Cgroups | None = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -116,17 +118,23 @@ class Session:
         call_r, call_w = os.pipe()
         reply_r, reply_w = os.pipe()
         cmd, uid, cwd, env = self._command(call_r, reply_w)
+        self.cgroups = Cgroups.create(self.limits)
+        cgroup_fds = self.cgroups.open_procs() if self.cgroups else []
         self._started = time.monotonic()
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(call_r, reply_w), preexec_fn=make_preexec(self.limits, uid),
+                pass_fds=(call_r, reply_w),
+                preexec_fn=make_preexec(self.limits, uid, cgroup_fds),
                 start_new_session=True, cwd=cwd, env=env)
         except (OSError, subprocess.SubprocessError) as exc:
             for fd in (call_r, call_w, reply_r, reply_w):
                 os.close(fd)
             raise SandboxUnavailable(f"the sandbox could not be started ({exc}). "
                                      + INSTALL_HINT) from None
+        finally:
+            for fd in cgroup_fds:
+                os.close(fd)
         os.close(call_r)
         os.close(reply_w)
         self._fds = {"call": call_w, "reply": reply_r, "stdout": self.proc.stdout.fileno(),
@@ -175,16 +183,16 @@ class Session:
 
     def close(self) -> None:
         """End the child (politely, then by force) and remove the run directory."""
-        if self.proc is None:
-            return
-        if self.gone is None and self._status is None:
-            self._sample = _tree_usage(self.proc.pid)  # the runner is idle: its totals are final
-            self._close_fd("call")
-            deadline = time.monotonic() + GRACE_SECONDS
-            while self._status is None and time.monotonic() < deadline:
-                self._pump(min(0.05, deadline - time.monotonic()))
-                self._reap(block=False)
-        self._terminate()
+        if self.proc is not None:
+            if self.gone is None and self._status is None:
+                self._sample = _tree_usage(self.proc.pid)  # idle runner: its totals are final
+                self._close_fd("call")
+                deadline = time.monotonic() + GRACE_SECONDS
+                while self._status is None and time.monotonic() < deadline:
+                    self._pump(min(0.05, deadline - time.monotonic()))
+                    self._reap(block=False)
+            self._terminate()
+        self._finish_cgroups()
         self._cleanup()
 
     def __enter__(self) -> Session:
@@ -346,12 +354,16 @@ class Session:
             msg = (f"used {usage.get('cpu_s', 0):.1f} s of the {lim.cpu_seconds:g} s CPU time "
                    f"limit {where}")
             return ChildGone("timeout", msg, limit_hit("cpu_seconds", lim.cpu_seconds, label, msg))
-        if memory_error or (code in _SIGNAL_DEATHS and peak >= 0.9 * lim.memory_mb):
-            msg = (f"ran out of memory {where}: {describe_usage(max(peak, 0), lim.memory_mb)}"
-                   " (MemoryError). Avoid building huge arrays; process data in batches.")
+        if memory_error or self._oom or (code in _SIGNAL_DEATHS
+                                         and peak >= 0.9 * lim.memory_mb):
             if memory_error and peak < 0.9 * lim.memory_mb:
                 msg = (f"asked for more than the {lim.memory_mb} MiB memory limit {where} "
                        f"(MemoryError; peak measured {peak:.0f} MiB)")
+            else:
+                how = "MemoryError" if memory_error else "the process was killed"
+                msg = (f"ran out of memory {where}: {describe_usage(peak, lim.memory_mb)} "
+                       f"({how})")
+            msg += ". Avoid building huge arrays; process the data in batches."
             return ChildGone("memory_limit", msg, limit_hit("memory_mb", lim.memory_mb,
                                                             label, msg))
         if code == 128 + signal.SIGXFSZ:
@@ -397,10 +409,20 @@ class Session:
             self._pump(deadline - time.monotonic())
         for key in list(self._fds):
             self._close_fd(key)
+        self._finish_cgroups()
         self.usage["cpu_s"] = round(max(self.usage.get("cpu_s", 0.0), sample[0]), 3)
         peak_kb = max(self._peak_kb, sample[1], int(self.usage.get("peak_memory_mb", 0) * 1024))
         self.usage["peak_memory_mb"] = round(peak_kb / 1024, 1)
         self.usage["wall_s"] = round(self.used_s, 3)
+
+    def _finish_cgroups(self) -> None:
+        if self.cgroups is None:
+            return
+        self.cgroups.kill_all()  # nothing of the run may outlive it
+        self._oom = self.cgroups.oom_killed()
+        self._peak_kb = max(self._peak_kb, int(self.cgroups.peak_mb() * 1024))
+        self.cgroups.remove()
+        self.cgroups = None
 
     def _reap(self, *, block: bool) -> bool:
         if self._status is not None:

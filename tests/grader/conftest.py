@@ -63,6 +63,7 @@ class SandboxTracker:
         from grader.session import _children
 
         self.launchers.add(session.proc.pid)
+        # if the namespace's init is already gone, the kernel has emptied the namespace
         for pid in _children(session.proc.pid):
             try:
                 self.namespaces.add(os.readlink(f"/proc/{pid}/ns/pid"))
