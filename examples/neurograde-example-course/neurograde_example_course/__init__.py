@@ -31,6 +31,7 @@ def neurograde_register_assignments():
         datasets=("example-blobs",),
         default_rubric="example-relu-standard",
         order=500,
+        cases_dir=HERE / "cases",  # known-bad solutions for `neurograde verify example-relu`
     )]
 
 

@@ -33,7 +33,7 @@ def relu_visible(ctx: CheckContext) -> Outcome:
 
 def relu_hidden(ctx: CheckContext) -> Outcome:
     blobs = ctx.dataset("example-blobs").arrays["X_train"]
-    for z in (ctx.rng.normal(0, 3, size=(4, 7)), np.array(blobs)):
+    for z in (ctx.rng.normal(0, 3, size=(4, 7)), np.array(blobs), np.zeros((2, 3))):
         if problem := _compare(ctx, "relu", z, visible=False):
             return Outcome(False, problem)
     return Outcome(True, "relu matches on random matrices and on the blobs data")
@@ -41,6 +41,7 @@ def relu_hidden(ctx: CheckContext) -> Outcome:
 
 def relu_prime(ctx: CheckContext) -> Outcome:
     z = ctx.rng.normal(0, 3, size=(3, 5))
+    z[ctx.rng.random(z.shape) < 0.3] = 0.0  # the kink: the derivative is 0 there
     problem = _compare(ctx, "relu_prime", z, visible=False)
     return Outcome(problem is None, problem or "relu_prime is right (0 for z <= 0, else 1)")
 
