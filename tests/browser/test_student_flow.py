@@ -90,7 +90,6 @@ def test_student_uploads_watches_live_and_finds_leaderboard(new_page):
     me = page.locator("#leaderboard tr.you")
     assert me.count() == 1 and "you" in me.inner_text()
     assert "Alice Liddell" not in page.content()
-    shot(page, "leaderboard")
 
 
 def test_syntax_error_is_explained_with_a_caret(new_page):
