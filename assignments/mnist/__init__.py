@@ -1,5 +1,6 @@
 """Vectorized backpropagation on MNIST."""
 
+import dataclasses
 from pathlib import Path
 
 from assignments._common import default_rubric, read_text
@@ -28,8 +29,11 @@ ASSIGNMENT = AssignmentDef(
 _POINTS = {c.name: c.points for c in CHECKS}
 
 RUBRICS = (
-    default_rubric(SLUG, CHECKS, full_credit_accuracy=0.95, zero_credit_accuracy=0.90,
-                   vectorization_ratio=4.0, time_budget_seconds=180, dataset="mnist"),
+    dataclasses.replace(
+        default_rubric(SLUG, CHECKS, full_credit_accuracy=0.95, zero_credit_accuracy=0.90,
+                       vectorization_ratio=4.0, time_budget_seconds=180, dataset="mnist"),
+        description="full credit from 95 % accuracy, linear partial credit from 90 %, "
+                    "backprop within 4× the reference's time"),
     RubricDef(name=f"{SLUG}-strict", assignment=SLUG, points=_POINTS,
               params={"full_credit_accuracy": 0.97, "zero_credit_accuracy": 0.92,
                       "vectorization_ratio": 3.0, "time_budget_seconds": 180,
