@@ -88,8 +88,10 @@ def _seed(state: Any) -> None:
         session.commit()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(site):
+    # module scope: only one Playwright driver may run at a time in a thread, and other
+    # browser test modules start their own
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
