@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -224,3 +225,51 @@ def _link_or_copy(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+# -- the sandbox's process tree, seen from the host
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid` (from /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def tree_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds and peak RSS (KiB) of a live process tree, read from /proc."""
+    cpu, peak, todo, seen = 0.0, 0, [pid], set()
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(stat[11]) + int(stat[12])) / tick
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue
+        todo += children(p)
+    return cpu, peak
+
+
+def kill(pid: int) -> None:
+    """SIGKILL, ignoring processes that are already gone."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def killpg(pid: int) -> None:
+    """SIGKILL to a whole process group, ignoring one that is already gone."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass

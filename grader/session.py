@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from grader import protocol
-from grader.limits import Cgroups, describe_usage, limit_hit, make_preexec, signal_name
+from grader.limits import Cgroups, describe_end, exit_code, make_preexec
 from grader.sandbox import (
     CHILD_DIR,
     HOST_CHILD_DIR,
@@ -34,10 +33,14 @@ from grader.sandbox import (
     SandboxUnavailable,
     bwrap_command,
     child_env,
+    children,
     drop_uid,
     grading_layout,
+    kill,
+    killpg,
     make_run_dir,
     sandbox_disabled,
+    tree_usage,
 )
 from plugins.types import Limits, StudentCallError
 
@@ -185,7 +188,7 @@ class Session:
         """End the child (politely, then by force) and remove the run directory."""
         if self.proc is not None:
             if self.gone is None and self._status is None:
-                self._sample = _tree_usage(self.proc.pid)  # idle runner: its totals are final
+                self._sample = tree_usage(self.proc.pid)  # idle runner: its totals are final
                 self._close_fd("call")
                 deadline = time.monotonic() + GRACE_SECONDS
                 while self._status is None and time.monotonic() < deadline:
@@ -340,46 +343,11 @@ class Session:
         raise self.gone
 
     def _classify(self, label: str, memory_error: bool, corrupt: str | None) -> ChildGone:
-        lim, usage = self.limits, self.usage
-        peak = usage.get("peak_memory_mb", 0.0)
-        code = _exit_code(self._status)
-        where = f"while running `{label}`"
-        if self._timed_out:
-            msg = (f"ran for more than the {lim.wall_seconds:g} s time limit {where} "
-                   "(look for an infinite loop or a very slow loop; vectorize with numpy)")
-            return ChildGone("timeout", msg, limit_hit("wall_seconds", lim.wall_seconds,
-                                                       label, msg))
-        if code == 128 + signal.SIGXCPU or (code == 128 + signal.SIGKILL
-                                            and usage.get("cpu_s", 0) >= lim.cpu_seconds):
-            msg = (f"used {usage.get('cpu_s', 0):.1f} s of the {lim.cpu_seconds:g} s CPU time "
-                   f"limit {where}")
-            return ChildGone("timeout", msg, limit_hit("cpu_seconds", lim.cpu_seconds, label, msg))
-        if memory_error or self._oom or (code in _SIGNAL_DEATHS
-                                         and peak >= 0.9 * lim.memory_mb):
-            if memory_error and peak < 0.9 * lim.memory_mb:
-                msg = (f"asked for more than the {lim.memory_mb} MiB memory limit {where} "
-                       f"(MemoryError; peak measured {peak:.0f} MiB)")
-            else:
-                how = "MemoryError" if memory_error else "the process was killed"
-                msg = (f"ran out of memory {where}: {describe_usage(peak, lim.memory_mb)} "
-                       f"({how})")
-            msg += ". Avoid building huge arrays; process the data in batches."
-            return ChildGone("memory_limit", msg, limit_hit("memory_mb", lim.memory_mb,
-                                                            label, msg))
-        if code == 128 + signal.SIGXFSZ:
-            msg = f"wrote a file larger than the {lim.max_file_mb} MiB file-size limit {where}"
-            return ChildGone("crashed", msg, limit_hit("max_file_mb", lim.max_file_mb,
-                                                       label, msg))
-        if corrupt:
-            return ChildGone("crashed", f"the grader's channel was corrupted {where} ({corrupt}); "
-                             "do not write to file descriptors your code did not open")
-        if code is not None and code > 128:
-            how = f"was killed by {signal_name(code - 128)}"
-        elif code is not None:
-            how = f"exited with code {code} (sys.exit or os._exit ends grading)"
-        else:
-            how = "stopped answering"
-        return ChildGone("crashed", f"the Python process {how} {where}")
+        status, message, hit = describe_end(
+            self.limits, label, code=exit_code(self._status), cpu_s=self.usage.get("cpu_s", 0.0),
+            peak_mb=self.usage.get("peak_memory_mb", 0.0), timed_out=self._timed_out,
+            memory_error=memory_error, oom=self._oom, corrupt=corrupt)
+        return ChildGone(status, message, hit)
 
     def _terminate(self, grace: float = 0.0) -> None:
         """Make sure nothing of the sandbox is left running, then record its usage."""
@@ -388,19 +356,19 @@ class Session:
         deadline = time.monotonic() + grace
         while not self._reap(block=False) and time.monotonic() < deadline:
             self._pump(min(0.01, max(deadline - time.monotonic(), 0)))
-        now = _tree_usage(self.proc.pid)
+        now = tree_usage(self.proc.pid)
         sample = (max(self._sample[0], now[0]), max(self._sample[1], now[1]))
         if self._status is None and not self._reap(block=False):
-            inner = _children(self.proc.pid)
+            inner = children(self.proc.pid)
             for pid in inner:  # the namespace's init: killing it kills the whole namespace
-                _kill(pid)
+                kill(pid)
             if not inner or sandbox_disabled():
-                _killpg(self.proc.pid)
+                killpg(self.proc.pid)
             deadline = time.monotonic() + GRACE_SECONDS
             while not self._reap(block=False) and time.monotonic() < deadline:
                 time.sleep(0.005)
             if self._status is None:
-                _killpg(self.proc.pid)
+                killpg(self.proc.pid)
                 self._reap(block=True)
         for key in ("call", "reply"):
             self._close_fd(key)
@@ -436,7 +404,7 @@ class Session:
         if pid == 0:
             return False
         self._status = status
-        self.proc.returncode = _exit_code(status)
+        self.proc.returncode = exit_code(status)
         self.usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
         self.usage["peak_memory_mb"] = rusage.ru_maxrss / 1024
         return True
@@ -458,55 +426,3 @@ class Session:
             self.run_dir = None
 
 
-_SIGNAL_DEATHS = {128 + s for s in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT,
-                                    signal.SIGBUS)}
-
-
-def _exit_code(status: int | None) -> int | None:
-    if status is None:
-        return None
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def _tree_usage(pid: int) -> tuple[float, int]:
-    """CPU seconds and peak RSS (KiB) of a live process tree, read from /proc."""
-    cpu, peak, todo, seen = 0.0, 0, [pid], set()
-    tick = os.sysconf("SC_CLK_TCK")
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += (int(stat[11]) + int(stat[12])) / tick
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except (OSError, IndexError, ValueError):
-            continue
-        todo += _children(p)
-    return cpu, peak
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass

@@ -60,11 +60,11 @@ class SandboxTracker:
         self.launchers: set[int] = set()
 
     def record(self, session) -> None:
-        from grader.session import _children
+        from grader.sandbox import children
 
         self.launchers.add(session.proc.pid)
         # if the namespace's init is already gone, the kernel has emptied the namespace
-        for pid in _children(session.proc.pid):
+        for pid in children(session.proc.pid):
             try:
                 self.namespaces.add(os.readlink(f"/proc/{pid}/ns/pid"))
             except OSError:
@@ -119,8 +119,8 @@ def isolation_probe() -> dict:
     """Shows, through the real launcher, that the child is in its own PID namespace,
     runs unprivileged on the host and cannot see the host's files. A dangerous hostile
     case depends on this fixture and fails loudly instead of running without it."""
-    from grader.sandbox import sandbox_disabled
-    from grader.session import Session, _children
+    from grader.sandbox import children, sandbox_disabled
+    from grader.session import Session
 
     if sandbox_disabled():
         pytest.fail("NEUROGRADE_SANDBOX=none: refusing to run dangerous hostile cases")
@@ -131,10 +131,10 @@ def isolation_probe() -> dict:
         session.start()
         seen, _ = session.call("probe")
         host_uids = set()
-        todo = _children(session.proc.pid)
+        todo = children(session.proc.pid)
         while todo:
             pid = todo.pop()
-            todo += _children(pid)
+            todo += children(pid)
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("Uid:"):
                     host_uids.add(int(line.split()[1]))
