@@ -51,6 +51,8 @@ class LoginLimiter:
     still caps guessing at a small multiple of `limit`.
     """
 
+    MAX_KEYS = 10_000
+
     def __init__(self, limit: int = 5, window: float = 300.0) -> None:
         self.limit, self.window = limit, window
         self._fails: dict[str, deque[float]] = {}
@@ -73,6 +75,9 @@ class LoginLimiter:
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
         with self._lock:
+            if len(self._fails) > self.MAX_KEYS:  # many distinct names: forget stale ones
+                for key in [k for k in self._fails if not self._recent(k, now)]:
+                    del self._fails[key]
             for key in keys:
                 self._recent(key, now).append(now)
 

@@ -161,3 +161,22 @@ def test_concurrent_uploads_respect_the_daily_limit(app, auth, db, toy_classroom
         thread.join()
     assert sorted(codes) == [202, 202, 429, 429, 429, 429]
     assert count(db) == 2
+
+
+def test_token_last_used_is_written_at_most_once_a_minute(client, db, auth, toy_classroom):
+    from server.models import ApiToken
+
+    headers = auth.headers(toy_classroom.alice)
+    url = "/api/v1/courses/c1/assignments/toy/submissions"
+    assert client.get(url, headers=headers).status_code == 200
+    first = db.query(ApiToken).one().last_used_at
+    assert first is not None
+    assert client.get(url, headers=headers).status_code == 200
+    db.expire_all()
+    assert db.query(ApiToken).one().last_used_at == first  # polled again within a minute
+    token = db.query(ApiToken).one()
+    token.last_used_at = first - timedelta(minutes=5)
+    db.commit()
+    assert client.get(url, headers=headers).status_code == 200
+    db.expire_all()
+    assert db.query(ApiToken).one().last_used_at > first
