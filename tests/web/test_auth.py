@@ -159,3 +159,22 @@ class TestSecureCookies:
     def test_session_cookie_is_secure(self, auth, make_user):
         make_user(username="kim", password="pw1")
         assert "Secure" in auth.login_form("kim", "pw1").headers["Set-Cookie"]
+
+
+def test_login_limiter_window_and_memory_bound(monkeypatch):
+    from server.blueprints import auth as auth_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(auth_module.time, "monotonic", lambda: clock[0])
+    limiter = auth_module.LoginLimiter(limit=2, window=60)
+    limiter.MAX_KEYS = 3
+    limiter.failed("user:a")
+    limiter.failed("user:a")
+    assert limiter.retry_after("user:a") == 61
+    clock[0] += 61
+    assert limiter.retry_after("user:a") == 0
+    for name in "bcde":
+        limiter.failed(f"user:{name}")
+    clock[0] += 61
+    limiter.failed("user:f")  # over MAX_KEYS: the expired keys are dropped
+    assert set(limiter._fails) == {"user:f"}
