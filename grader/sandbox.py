@@ -18,6 +18,7 @@ import shutil
 import signal
 import stat
 import sys
+import sysconfig
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,19 @@ INSTALL_HINT = ("Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`
                 "unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, "
                 "`sysctl user.max_user_namespaces=10000`). For development only, "
                 "NEUROGRADE_SANDBOX=none runs submissions without isolation.")
+
+
+#: Syscalls the child never needs and that widen the kernel's attack surface. Denied with
+#: EPERM on top of the namespaces (which already block most of them).
+SECCOMP_DENY = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
+    "chroot", "unshare", "setns", "bpf", "perf_event_open", "userfaultfd", "keyctl",
+    "add_key", "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "reboot", "swapon", "swapoff", "acct", "open_by_handle_at", "name_to_handle_at",
+    "syslog", "sethostname", "setdomainname", "clock_settime", "settimeofday", "personality",
+    "fanotify_init", "lookup_dcookie", "quotactl", "vhangup",
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -93,6 +107,51 @@ def grading_layout() -> Layout:
                   hide=tuple(hide), env=env)
 
 
+@functools.lru_cache(maxsize=1)
+def seccomp_program() -> bytes | None:
+    """The compiled seccomp denylist (BPF) for bwrap's `--seccomp`, or None when the
+    optional layer is unavailable (Debian/Ubuntu: `apt-get install python3-seccomp`)."""
+    if os.environ.get("NEUROGRADE_SECCOMP", "").lower() == "off":
+        return None
+    module = _load_seccomp()
+    if module is None:
+        log.warning("seccomp layer unavailable: install python3-seccomp for this Python")
+        return None
+    program = module.SyscallFilter(module.ALLOW)
+    for name in SECCOMP_DENY:
+        try:
+            program.add_rule(module.ERRNO(1), name)  # EPERM
+        except (RuntimeError, ValueError):  # unknown on this architecture
+            continue
+    with tempfile.TemporaryFile() as handle:
+        program.export_bpf(handle)
+        handle.seek(0)
+        return handle.read()
+
+
+def _load_seccomp():
+    try:
+        import seccomp  # type: ignore[import-not-found]
+
+        return seccomp
+    except ImportError:
+        pass
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    for folder in ("/usr/lib/python3/dist-packages", "/usr/local/lib/python3/dist-packages"):
+        path = Path(folder) / f"seccomp{suffix}"
+        if path.is_file():
+            import importlib.util
+
+            try:
+                spec = importlib.util.spec_from_file_location("seccomp", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module
+            except ImportError as exc:
+                log.warning("cannot load %s: %s", path, exc)
+    return None
+
+
 def _package_dirs(root: Path) -> list[Path]:
     found = []
     for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages",
@@ -102,7 +161,7 @@ def _package_dirs(root: Path) -> list[Path]:
 
 
 def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
-                  argv: list[str]) -> list[str]:
+                  argv: list[str], seccomp_fd: int | None = None) -> list[str]:
     """The full bwrap invocation; `argv` runs inside (after the interpreter)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -131,6 +190,8 @@ def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
             "--remount-ro", "/", "--chdir", WORK_DIR]
     for key, value in child_env(threads, layout.env).items():
         cmd += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     return cmd + ["--", layout.python, *argv]
 
 

@@ -40,6 +40,7 @@ from grader.sandbox import (
     killpg,
     make_run_dir,
     sandbox_disabled,
+    seccomp_program,
     tree_usage,
 )
 from plugins.types import Limits, StudentCallError
@@ -109,6 +110,7 @@ class Session:
         self._started = 0.0
         self._sample = (0.0, 0)
         self._oom = False
+        self._launch_fds: list[int] = []  # handed to the launcher, closed here after it starts
         self.cgroups: Cgroups | None = None
 
     # -- life cycle ---------------------------------------------------------------------
@@ -127,7 +129,7 @@ class Session:
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(call_r, reply_w),
+                pass_fds=(call_r, reply_w, *self._launch_fds),
                 preexec_fn=make_preexec(self.limits, uid, cgroup_fds),
                 start_new_session=True, cwd=cwd, env=env)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -136,7 +138,7 @@ class Session:
             raise SandboxUnavailable(f"the sandbox could not be started ({exc}). "
                                      + INSTALL_HINT) from None
         finally:
-            for fd in cgroup_fds:
+            for fd in cgroup_fds + self._launch_fds:
                 os.close(fd)
         os.close(call_r)
         os.close(reply_w)
@@ -171,8 +173,15 @@ class Session:
             return cmd, None, str(self.run_dir), env
         cfg.update(nproc=self.limits.max_processes, lib=LIB_DIR, shared=SHARED_DIR,
                    module=f"{WORK_DIR}/solution.py")
+        program = seccomp_program()
+        seccomp_fd = None
+        if program is not None:
+            seccomp_fd = os.memfd_create("neurograde-seccomp")
+            os.write(seccomp_fd, program)
+            os.lseek(seccomp_fd, 0, os.SEEK_SET)
+            self._launch_fds.append(seccomp_fd)
         cmd = bwrap_command(grading_layout(), self.run_dir, threads=self.limits.threads,
-                            tmp_mb=self.limits.max_file_mb,
+                            tmp_mb=self.limits.max_file_mb, seccomp_fd=seccomp_fd,
                             argv=[*flags, f"{CHILD_DIR}/runner.py", json.dumps(cfg)])
         return cmd, drop_uid(), str(self.run_dir), {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 

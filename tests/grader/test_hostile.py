@@ -366,3 +366,21 @@ def add(a, b):
     result = grade(host, make_assignment, source)
     assert_contained(result, host, make_assignment, "memory_limit", tracker)
     assert result.stdout.count("refused") == 5 and "raised" not in result.stdout
+
+
+def test_seccomp_denies_kernel_interfaces_the_child_never_needs(host, make_assignment, tracker):
+    from grader.sandbox import seccomp_program
+
+    if seccomp_program() is None:
+        pytest.skip("seccomp layer unavailable here (apt-get install python3-seccomp)")
+    source = """
+import ctypes
+def add(a, b):
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    traced = libc.ptrace(0, 0, 0, 0)  # PTRACE_TRACEME succeeds without the filter
+    errno = ctypes.get_errno()
+    raise RuntimeError(f"ptrace={traced} errno={errno} unshare={libc.unshare(0x20000)}")
+"""
+    result = grade(host, make_assignment, source)
+    assert_contained(result, host, make_assignment, "graded", tracker)
+    assert "ptrace=-1 errno=1 unshare=-1" in result.checks[0].message
