@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +198,20 @@ def test_check_hidden_add_uses_shared_memory_mapped_inputs(make_assignment):
              "    assert not a.flags.writeable\n    return a + b\n"
     result = grade_submission(source, make_assignment(checks=[CheckDef("h", check_hidden_add, 1)]))
     assert result.score == 1, result.checks[0].message
+
+
+def test_a_sandbox_that_cannot_start_fails_closed_with_its_error(make_assignment, monkeypatch):
+    folder = Path(tempfile.mkdtemp())  # reachable by the unprivileged launcher uid
+    folder.chmod(0o755)
+    fake = folder / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+    try:
+        result = grade_submission(GOOD, make_assignment())
+    finally:
+        shutil.rmtree(folder)
+    assert result.status == "internal_error" and result.score == 0
+    assert "setting up uid map: Permission denied" in result.message
+    assert "unprivileged_userns_clone" in result.message
