@@ -215,3 +215,17 @@ def test_a_sandbox_that_cannot_start_fails_closed_with_its_error(make_assignment
     assert result.status == "internal_error" and result.score == 0
     assert "setting up uid map: Permission denied" in result.message
     assert "unprivileged_userns_clone" in result.message
+
+
+@pytest.mark.slow
+def test_concurrent_grading_threads_do_not_mix_up_children(make_assignment):
+    from concurrent.futures import ThreadPoolExecutor
+
+    assignment = make_assignment()
+    wrong = "def add(a, b):\n    return a - b\n"
+    loop = "def add(a, b):\n    while True:\n        pass\n"
+    jobs = [GOOD, wrong, loop, GOOD, wrong, GOOD] * 2
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda src: grade_submission(src, assignment), jobs))
+    expected = {GOOD: ("graded", 3.0), wrong: ("graded", 0.0), loop: ("timeout", 0.0)}
+    assert [(r.status, r.score) for r in results] == [expected[src] for src in jobs]
