@@ -24,4 +24,4 @@ ASSIGNMENT = AssignmentDef(
     cases_dir=HERE / "cases",
 )
 
-RUBRICS = (default_rubric(SLUG, CHECKS, xor_seeds=5, xor_min_seeds=3, xor_hidden=4),)
+RUBRICS = (default_rubric(SLUG, CHECKS, xor_seeds=9, xor_min_seeds=5, xor_hidden=4),)

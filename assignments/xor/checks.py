@@ -135,12 +135,13 @@ def _solves(ctx: CheckContext, seed: int, hidden: int) -> bool:
 
 @student_check
 def learns_xor(ctx: CheckContext) -> Outcome:
-    runs, needed = int(ctx.params.get("xor_seeds", 5)), int(ctx.params.get("xor_min_seeds", 3))
+    runs = int(ctx.params.get("xor_seeds", 9))
+    needed = int(ctx.params.get("xor_min_seeds", 5))
     hidden = int(ctx.params.get("xor_hidden", 4))
     seeds = [int(s) for s in ctx.rng.integers(0, 2**31 - 1, size=runs)]
     solved = sum(_solves(ctx, seed, hidden) for seed in seeds)
     message = (f"100 % on the four XOR points for {solved} of {runs} hidden seeds "
-               f"(at least {needed} needed; one stuck seed is a local minimum, not a mistake)")
+               f"(at least {needed} needed; a seed stuck in a local minimum is not a mistake)")
     if solved < needed:
         message += ": check the gradients, the learning rate and that weights start random"
     return Outcome(solved >= needed, message, metrics={"xor_seeds_solved": float(solved)})
