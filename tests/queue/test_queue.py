@@ -131,10 +131,10 @@ def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
     ca = qdb.course_assignment()
     (user,) = qdb.users(1)
     (sid,) = qdb.submit(user, ca)
-    first = claim(qdb, "lost-worker", lease=0.2)
+    first = claim(qdb, "lost-worker", lease=0.6)
     with qdb.session() as s:
         assert queue.reclaim_expired(s, max_attempts=2) == 0  # still leased
-    time.sleep(0.4)
+    time.sleep(0.8)
     with qdb.session() as s:
         assert queue.reclaim_expired(s, max_attempts=2) == 1
     row = qdb.get(sid)

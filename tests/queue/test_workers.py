@@ -55,8 +55,9 @@ def test_sigkilled_worker_job_is_reclaimed_and_its_late_write_rejected(
     (sid,) = qdb.submit(user, ca)
     worker_config["LEASE_SECONDS"] = 1.0
     pool = start_workers(worker_config, 1, fakes.hang_on_first_attempt)
-    qdb.wait_until(lambda: qdb.get(sid).state == RUNNING, 30, "the job to start")
+    qdb.wait_until(lambda: graded_log(worker_config), 30, "grading to start")
     first = qdb.get(sid)
+    assert first.state == RUNNING
     victim = pool.pids[0]
     os.kill(victim, signal.SIGKILL)
     # the supervisor starts a new process; it reclaims the job once the lease expired
