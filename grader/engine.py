@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.pool import default_pool
 from grader.result import CheckResult, GradingResult
 from grader.sandbox import SandboxUnavailable, sandbox_disabled
 from grader.session import ChildGone, ImportFailed, Session
@@ -112,7 +113,11 @@ class _Run:
         if problem is not None:
             return self.failure(problem.status, problem.message)
         reference = load_reference(self.assignment.reference_path)
-        session = Session(text, limits, forbidden=tuple(self.assignment.forbidden_imports))
+        forbidden = tuple(self.assignment.forbidden_imports)
+        pool = default_pool()
+        session = (pool.take(limits, forbidden) if pool else None) or Session(
+            text, limits, forbidden=forbidden)
+        session.source = text
         try:
             return self._run_checks(session, reference)
         finally:

@@ -119,6 +119,13 @@ class Session:
         """Start the child and import the student's module; returns its public names.
 
         Raises SandboxUnavailable (our side), ImportFailed or ChildGone (the student's)."""
+        if self.proc is None:
+            self.launch()
+        return self.load(self.source)
+
+    def launch(self) -> None:
+        """Start the sandbox up to the point where numpy is imported (raises
+        SandboxUnavailable); a pre-started session waits here for `load`."""
         self.run_dir = make_run_dir(self.source)
         call_r, call_w = os.pipe()
         reply_r, reply_w = os.pipe()
@@ -147,6 +154,15 @@ class Session:
         for fd in self._fds.values():
             os.set_blocking(fd, False)
         self._await_hello()
+
+    def load(self, source: str) -> list[str]:
+        """Write the student's module into the sandbox and import it."""
+        assert self.run_dir is not None and self.proc is not None
+        if self.gone is not None:
+            raise self.gone
+        self.source = source
+        (self.run_dir / "solution.py").write_text(source, encoding="utf-8")  # same inode
+        self._pending = memoryview(protocol.wire.pack({"id": 0, "op": "import"}, []))
         header, _ = self._wait(0, "importing solution.py")
         if not header.get("ok"):
             error = header.get("error") or {}
@@ -192,6 +208,10 @@ class Session:
             detail = self.stderr.text().strip()[-800:] or gone.message
             raise SandboxUnavailable(f"the sandbox failed to start: {detail}. "
                                      + INSTALL_HINT) from None
+
+    def alive(self) -> bool:
+        """Started, not ended, and its launcher still running."""
+        return self.proc is not None and self.gone is None and not self._reap(block=False)
 
     def close(self) -> None:
         """End the child (politely, then by force) and remove the run directory."""

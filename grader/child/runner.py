@@ -3,7 +3,8 @@
 Started as `python -I -S -B -u runner.py CONFIG_JSON`. Imports numpy, applies the
 limits that must be set inside the sandbox, imports the student's module, then
 answers calls read from the call pipe with frames on the reply pipe (never stdout).
-Frame ids: -1 = the sandbox is up, 0 = the student's module is imported, n = call n.
+Frame ids: -1 = the sandbox is up, 0 = the student's module is imported (after the
+parent's "import" frame), n = call n.
 """
 
 import builtins as _builtins
@@ -44,6 +45,10 @@ def main() -> None:
     replies = cfg["reply_fd"]
     calls = os.fdopen(cfg["call_fd"], "rb")
     _send(replies, wire, {"id": -1, "ok": True, "hello": True})
+    # a pre-started child waits here until the parent has written solution.py
+    frame = wire.read_frame(calls)
+    if frame is None or frame[0].get("op") != "import":
+        os._exit(0)
     module = _import_student(cfg["module"], replies, wire)
     if module is not None:
         _serve(module, calls, replies, cfg["shared"], wire)
