@@ -3,7 +3,8 @@
 Prints, measured in the same run: the median wall time of
   1. `python -c "import numpy; import solution"` (no sandbox, no grading),
   2. a full in-process grade (`grade_submission`, what a worker does per submission),
-  3. `neurograde grade` (adds interpreter start-up and plugin loading),
+  3. the same with a pre-started child waiting in the pool (NEUROGRADE_WARM_POOL),
+  4. `neurograde grade` (adds interpreter start-up and plugin loading),
 the ratios to (1), and where the time of (2) goes (sandbox start + numpy import,
 the student's import, the checks, tear-down).
 
@@ -40,6 +41,31 @@ def median_wall(fn, runs: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def pooled_grade(assignment, runs: int) -> float:
+    """Median wall of a grade that finds a ready child (the pool refills between runs)."""
+    import grader.engine
+    from grader.engine import grade_submission
+    from grader.pool import WarmPool
+
+    pool = WarmPool(size=1)
+    original = grader.engine.default_pool
+    grader.engine.default_pool = lambda: pool
+    key = (assignment.limits, tuple(assignment.forbidden_imports))
+    times = []
+    try:
+        pool.warm(*key)
+        for _ in range(runs + 1):
+            pool.wait_ready(*key, timeout=30)
+            start = time.perf_counter()
+            result = grade_submission(SOLUTION, assignment)
+            times.append(time.perf_counter() - start)
+            assert result.status == "graded" and result.score == result.max_score, result
+    finally:
+        grader.engine.default_pool = original
+        pool.close()
+    return statistics.median(times[1:])
 
 
 def phases(source: str, runs: int) -> dict[str, float]:
@@ -101,6 +127,7 @@ def main() -> None:
             result = grade_submission(SOLUTION, assignment)
             assert result.status == "graded" and result.score == result.max_score, result
         graded = median_wall(full_grade, runs)
+        pooled = pooled_grade(assignment, runs)
         cli = median_wall(lambda: subprocess.run(
             [sys.executable, "-m", "server.cli", "grade", str(path), "--assignment", "sigmoid"],
             env=env, check=True, capture_output=True), max(3, runs // 3))
@@ -110,6 +137,8 @@ def main() -> None:
     print(f"python -c 'import numpy; import solution'   {bare * 1000:8.1f} ms   1.00x")
     print(f"full grade, in process (a worker)            {graded * 1000:8.1f} ms  "
           f"{graded / bare:5.2f}x   (target <= 2.5x)")
+    print(f"full grade, child pre-started in the pool    {pooled * 1000:8.1f} ms  "
+          f"{pooled / bare:5.2f}x")
     print(f"neurograde grade (new process + plugins)     {cli * 1000:8.1f} ms  "
           f"{cli / bare:5.2f}x")
     print("where a full grade's time goes (medians):")
