@@ -122,10 +122,14 @@ def throughput(config: dict[str, Any], batch: Batch, workers: int, jobs: int) ->
     return jobs / elapsed
 
 
-def _spin(n: int) -> None:
+def _spin(n: int, go: Any = None, done: Any = None) -> None:
+    if go is not None:
+        go.wait()
     total = 0
     for i in range(n):
         total += i
+    if done is not None:
+        done.put(time.perf_counter())
 
 
 def cpu_parallelism(n: int = 8_000_000) -> float:
@@ -134,16 +138,19 @@ def cpu_parallelism(n: int = 8_000_000) -> float:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
+    go, done = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_spin, args=(n, go, done)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    time.sleep(2.0)  # let both children finish importing before the clock starts
     started = time.perf_counter()
     _spin(n)
     one = time.perf_counter() - started
-    procs = [ctx.Process(target=_spin, args=(n,)) for _ in range(2)]
     started = time.perf_counter()
-    for proc in procs:
-        proc.start()
+    go.set()
+    two = max(done.get(timeout=120) for _ in procs) - started
     for proc in procs:
         proc.join()
-    two = time.perf_counter() - started
     return 2 * one / two
 
 
