@@ -28,7 +28,8 @@ from server.models import (
     User,
     utcnow,
 )
-from server.worker import WorkerPool, start_embedded_workers
+from server.worker import start_embedded_workers
+from server.worker_pool import WorkerPool
 
 _names = itertools.count(1)
 APP_NAME = "neurograde-queue-test"
