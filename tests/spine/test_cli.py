@@ -211,3 +211,16 @@ def test_serve_upgrades_serves_and_stops_its_workers(tmp_path):
     while time.monotonic() < gone_by and any(Path(f"/proc/{p}").exists() for p in workers):
         time.sleep(0.1)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_lazy_commands_missing_are_hidden_and_broken_ones_explain(monkeypatch, tmp_path):
+    (tmp_path / "ng_broken_cli.py").write_text("raise RuntimeError('half-written module')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(LAZY_COMMANDS, "ghost", ("ng_no_such_module:ghost",))
+    monkeypatch.setitem(LAZY_COMMANDS, "wreck", ("ng_broken_cli:wreck",))
+    top = CliRunner().invoke(main, ["--help"])
+    assert top.exit_code == 0
+    assert "ghost" not in top.output
+    assert re.search(r"^  wreck\s+\(unavailable: half-written module\)", top.output, re.M)
+    result = CliRunner().invoke(main, ["wreck", "--anything"])
+    assert result.exit_code == 1 and "cannot be loaded: half-written module" in result.output
