@@ -171,8 +171,9 @@ def test_xor_gradient_feedback_names_the_wrong_derivative(registry):
     assignment = registry.assignment("xor")
     for case, words in (("missing_tanh_derivative.py", "missing the tanh derivative"),
                         ("derivative_at_z.py", "1 − z²")):
-        outcome = run_checks(assignment.cases_dir / case, assignment, seed=5)[
-            "gradient check: tanh layer (W1, b1)"]
+        with np.errstate(all="ignore"):  # training with a wrong derivative overflows
+            outcome = run_checks(assignment.cases_dir / case, assignment, seed=5)[
+                "gradient check: tanh layer (W1, b1)"]
         assert not outcome.passed and words in outcome.message
         assert "∂L/∂W1" in outcome.message and "∂L/∂b1" in outcome.message
 
