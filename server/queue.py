@@ -10,10 +10,11 @@ after `max_attempts` it ends as ``internal_error`` with the reason kept in
 ``last_error``.
 
 Claim order (fairness at a deadline rush): lane first (fresh submissions before
-regrades), then round-robin by student — a job's rank is its position among that
-student's queued jobs in the lane plus the number of that student's jobs already
-running — then enqueue time. A student who uploads 50 times therefore gets one job
-in turn with everybody else instead of 50 jobs ahead of them.
+regrades), then round-robin by student — a job's turn is its position among that
+student's queued jobs in the lane plus the number of that student's jobs in the lane
+that started grading in the last `FAIR_SHARE_WINDOW` (running or finished) — then
+enqueue time. A student who uploads 50 times therefore gets one job in turn with
+everybody else instead of 50 jobs ahead of them, even with a single worker.
 
 Every function that changes state commits its own short transaction.
 """
@@ -76,25 +77,29 @@ def notify_new_job(session: Session) -> None:
 
 #: how many jobs at the head of the queue a PostgreSQL claim tries to lock in one go
 _CANDIDATES = 16
+#: jobs a student had started this recently count against their next turn
+FAIR_SHARE_WINDOW = timedelta(minutes=10)
 
 
-def _claim_order() -> tuple[Select, tuple[Any, ...]]:
-    """A select of queued job ids and its claim-order keys.
+def _claim_order(session: Session) -> tuple[Select, tuple[Any, ...]]:
+    """A select of queued job ids and its claim-order keys (see the module docstring).
 
-    One pass over the queued rows (window function) joined to the handful of students
-    with running jobs; no self-join, so the plan stays linear even on a table whose
-    statistics are stale right after a deadline burst.
+    One pass over the queued rows (window function) joined to the per-student count of
+    jobs started within `FAIR_SHARE_WINDOW`; no self-join, so the plan stays linear
+    even on a table whose statistics are stale right after a deadline burst.
     """
     ranked = (
         select(_T.c.id, _T.c.lane, _T.c.user_id, _T.c.enqueued_at,
                func.row_number().over(partition_by=(_T.c.lane, _T.c.user_id),
                                       order_by=(_T.c.enqueued_at, _T.c.id)).label("rn"))
         .where(_T.c.state == QUEUED).subquery("ranked"))
-    busy = (select(_T.c.user_id, func.count().label("n")).where(_T.c.state == RUNNING)
-            .group_by(_T.c.user_id).subquery("busy"))
-    turn = ranked.c.rn + func.coalesce(busy.c.n, 0)
-    queued = select(ranked.c.id).select_from(
-        ranked.outerjoin(busy, busy.c.user_id == ranked.c.user_id))
+    served = (
+        select(_T.c.user_id, _T.c.lane, func.count().label("n"))
+        .where(_T.c.started_at >= _now(session) - FAIR_SHARE_WINDOW, _T.c.state != QUEUED)
+        .group_by(_T.c.user_id, _T.c.lane).subquery("served"))
+    turn = ranked.c.rn + func.coalesce(served.c.n, 0)
+    queued = select(ranked.c.id).select_from(ranked.outerjoin(
+        served, (served.c.user_id == ranked.c.user_id) & (served.c.lane == ranked.c.lane)))
     return queued, (ranked.c.lane, turn, ranked.c.enqueued_at, ranked.c.id)
 
 
@@ -110,7 +115,7 @@ def claim(session: Session, worker_id: str,
     values = dict(state=RUNNING, worker_id=worker_id, lease_token=token,
                   lease_expires_at=now + timedelta(seconds=lease_seconds),
                   started_at=now, attempts=_T.c.attempts + 1)
-    queued, keys = _claim_order()
+    queued, keys = _claim_order(session)
     order = queued.order_by(*keys)
     try:
         if is_postgres(session):
@@ -326,7 +331,7 @@ def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) 
 
 def queue_position(session: Session, submission: Submission) -> int | None:
     """1 for the job claimed next, 2 for the one after, …; None if not queued."""
-    queued, keys = _claim_order()
+    queued, keys = _claim_order(session)
     positions = queued.add_columns(
         func.row_number().over(order_by=keys).label("pos")).subquery()
     return session.scalar(select(positions.c.pos).where(positions.c.id == submission.id))

@@ -20,7 +20,11 @@ LANE_FRESH, LANE_REGRADE = 0, 1
 
 class Submission(Base):
     __tablename__ = "submissions"
-    __table_args__ = (Index("ix_submissions_claim", "state", "lane", "enqueued_at"),)
+    __table_args__ = (
+        Index("ix_submissions_claim", "state", "lane", "enqueued_at"),
+        # the queue's fair share: each student's jobs started in the last minutes
+        Index("ix_submissions_started", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_assignment_id: Mapped[int] = mapped_column(

@@ -52,6 +52,23 @@ def test_claim_order_is_round_robin_by_student_and_fresh_before_regrade(qdb):
     assert claim(qdb) is None
 
 
+def test_a_burst_does_not_starve_others_with_a_single_worker(qdb):
+    ca = qdb.course_assignment()
+    alice, bob, carol = qdb.users(3)
+    t0 = utcnow()
+    burst = qdb.submit(alice, ca, 5, enqueued_at=t0)
+    bobs = qdb.submit(bob, ca, 2, enqueued_at=t0 + timedelta(seconds=1))
+    order = []
+    for n in range(7):
+        job = claim(qdb)
+        if n == 2:  # Carol uploads while Alice's burst is still queued
+            (carols,) = qdb.submit(carol, ca)
+        assert complete(qdb, job, graded())  # one worker: nothing stays running
+        order.append(job.id)
+    order.append(claim(qdb).id)
+    assert order == [burst[0], bobs[0], burst[1], carols, bobs[1], *burst[2:]]
+
+
 def test_queue_position_follows_claim_order(qdb):
     ca = qdb.course_assignment()
     alice, bob = qdb.users(2)
