@@ -129,7 +129,13 @@ class Session:
         self.run_dir = make_run_dir(self.source)
         call_r, call_w = os.pipe()
         reply_r, reply_w = os.pipe()
-        cmd, uid, cwd, env = self._command(call_r, reply_w)
+        try:
+            cmd, uid, cwd, env = self._command(call_r, reply_w)
+        except BaseException:
+            for fd in (call_r, call_w, reply_r, reply_w, *self._launch_fds):
+                os.close(fd)
+            self._launch_fds = []
+            raise
         self.cgroups = Cgroups.create(self.limits)
         cgroup_fds = self.cgroups.open_procs() if self.cgroups else []
         self._started = time.monotonic()
