@@ -1,4 +1,13 @@
-"""Alembic migrations of the neurograde database (`neurograde db upgrade`)."""
+"""Alembic migrations of the neurograde database (`neurograde db upgrade`).
+
+After changing `server.models`, add a revision and keep it ruff-clean:
+
+    .venv/bin/python -c "from alembic import command; from server.db import alembic_config; \
+command.revision(alembic_config('sqlite:////tmp/rev.db'), 'what changed', autogenerate=True)"
+
+run against a database at the previous head (`upgrade_database` it first);
+`tests/spine/test_migrations.py` fails while models and migrations differ.
+"""
 
 from pathlib import Path
 
