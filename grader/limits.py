@@ -142,6 +142,8 @@ class Cgroups:
     """
 
     ROOT = Path("/sys/fs/cgroup")
+    CONTROLLERS = ("memory", "pids")
+    _cleaned = False
 
     def __init__(self, dirs: dict[str, Path]) -> None:
         self.dirs = dirs
@@ -150,6 +152,9 @@ class Cgroups:
     def create(cls, limits: Limits) -> Cgroups | None:
         if os.environ.get("NEUROGRADE_CGROUPS", "").lower() == "off":
             return None
+        if not Cgroups._cleaned:
+            Cgroups._cleaned = True
+            cls.clean_stale()
         dirs: dict[str, Path] = {}
         name = f"neurograde-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
@@ -170,6 +175,21 @@ class Cgroups:
             cls(dirs).remove()
             return None
         return cls(dirs)
+
+    @classmethod
+    def clean_stale(cls) -> list[Path]:
+        """Remove the groups of workers that died mid-run (their pid is in the name)."""
+        removed = []
+        for controller in cls.CONTROLLERS:
+            base = cls._own_group(controller)
+            for path in base.glob("neurograde-*-*") if base else ():
+                owner = path.name.split("-")[1]
+                if owner.isdigit() and not _alive(int(owner)):
+                    cls({controller: path}).remove()
+                    removed.append(path)
+        if removed:
+            log.info("removed %d stale cgroups of dead workers", len(removed))
+        return removed
 
     @classmethod
     def _own_group(cls, controller: str) -> Path | None:
@@ -230,3 +250,13 @@ class Cgroups:
             return path.read_text()
         except OSError:
             return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -61,3 +61,21 @@ def test_rlimits_cannot_be_raised_and_leave_room_for_numpy():
     soft, hard = limits[resource.RLIMIT_AS]
     assert soft == hard > 512 * 2**20
     assert rlimits(LIM, cgroup=True)[resource.RLIMIT_AS][0] >= soft
+
+
+def test_stale_cgroups_of_dead_workers_are_removed_and_live_ones_kept():
+    from grader.limits import Cgroups
+
+    group = Cgroups.create(LIM)
+    if group is None:
+        pytest.skip("cgroup v1 memory/pids groups cannot be created here")
+    try:
+        base = group.dirs["memory"].parent
+        stale = base / "neurograde-999999999-deadbeef0000"  # above pid_max: never alive
+        stale.mkdir()
+        removed = Cgroups.clean_stale()
+        assert stale in removed and not stale.exists()
+        assert all(path.exists() for path in group.dirs.values())  # ours: pid alive
+    finally:
+        group.remove()
+    assert not any(path.exists() for path in group.dirs.values())
