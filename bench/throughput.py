@@ -99,6 +99,19 @@ class Batch:
             time.sleep(0.02)
         raise RuntimeError(f"{len(ids)} jobs not graded within {timeout}s")
 
+    def warm_up(self, workers: int, timeout: float = 120) -> None:
+        """Until every worker process has graded a job (started, imports done)."""
+        deadline = time.monotonic() + timeout
+        seen: set[str] = set()
+        while len(seen) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(seen)} of {workers} workers came up")
+            ids = self.enqueue(workers)
+            self.wait(ids)
+            with self.sessions() as s:
+                seen |= set(s.scalars(select(Submission.worker_id).where(
+                    Submission.id.in_(ids))))
+
     def statuses(self, ids: list[int]) -> dict[str, int]:
         with self.sessions() as s:
             return dict(s.execute(select(Submission.status, func.count())
@@ -109,7 +122,7 @@ class Batch:
 def throughput(config: dict[str, Any], batch: Batch, workers: int, jobs: int) -> float:
     pool = start_embedded_workers(config, workers)
     try:
-        batch.wait(batch.enqueue(2 * workers))  # warm-up: processes started, imports done
+        batch.warm_up(workers)
         ids = batch.enqueue(jobs)
         started = time.perf_counter()
         batch.wait(ids)
