@@ -183,7 +183,9 @@ def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
         cmd += ["--ro-bind", source, dest]
     for dest in layout.hide:
         cmd += ["--tmpfs", dest, "--remount-ro", dest]
-    cmd += ["--proc", "/proc", "--dev", "/dev",
+    # /dev is a tmpfs owned by the sandbox uid: keep it read-only, with a sized /dev/shm
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev",
             "--size", size, "--tmpfs", WORK_DIR,
             "--ro-bind", str(run_dir / "solution.py"), f"{WORK_DIR}/solution.py",
             "--ro-bind", str(run_dir / "shared"), SHARED_DIR,

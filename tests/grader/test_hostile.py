@@ -132,7 +132,7 @@ def test_fork_bomb(host, make_assignment, tracker, isolation_probe):
 
 
 def test_filling_the_disk(host, make_assignment, tracker, isolation_probe):
-    source = (f"import os\nerrors = []\nfor d in ('/tmp', '/sandbox'):\n"
+    source = (f"import os\nerrors = []\nfor d in ('/tmp', '/sandbox', '/dev/shm', '/dev'):\n"
               f"    for i in range(10000):\n        try:\n"
               f"            with open(f'{{d}}/fill-{TOKEN[:4]}-{{i}}', 'wb') as f:\n"
               f"                f.write(b'x' * 2**20 * 8)\n"
@@ -141,6 +141,7 @@ def test_filling_the_disk(host, make_assignment, tracker, isolation_probe):
     result = grade(host, make_assignment, source)
     assert_contained(result, host, make_assignment, "import_error", tracker)
     assert "File too large" in result.message or "No space left" in result.message
+    assert "Read-only file system" in result.message  # /dev itself
     assert not list(Path("/tmp").glob(f"fill-{TOKEN[:4]}-*"))
 
 
