@@ -385,3 +385,27 @@ def add(a, b):
     result = grade(host, make_assignment, source)
     assert_contained(result, host, make_assignment, "graded", tracker)
     assert "ptrace=-1 errno=1 unshare=-1" in result.checks[0].message
+
+
+@pytest.mark.parametrize("cgroups", ["on", "off"])
+def test_process_cap_holds_with_and_without_cgroups(host, make_assignment, tracker,
+                                                    isolation_probe, monkeypatch, cgroups):
+    monkeypatch.setenv("NEUROGRADE_CGROUPS", cgroups)
+    source = """
+import os, time
+def add(a, b):
+    n = 0
+    try:
+        while n < 200:
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+            n += 1
+    except OSError as exc:
+        raise RuntimeError(f"forked {n} then {exc.strerror}")
+    raise RuntimeError(f"forked {n}")
+"""
+    result = grade(host, make_assignment, source)
+    assert_contained(result, host, make_assignment, "graded", tracker)
+    forked = int(result.checks[0].message.split("forked ")[1].split()[0])
+    assert forked < 8 and "Resource temporarily unavailable" in result.checks[0].message
