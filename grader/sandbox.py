@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
+
+from plugins.types import Limits
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +198,50 @@ def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
     return cmd + ["--", layout.python, *argv]
+
+
+@dataclass
+class Launch:
+    """How to start one child: the command, the uid to drop to, and descriptors it needs."""
+
+    cmd: list[str]
+    uid: int | None
+    cwd: str
+    env: dict[str, str]
+    fds: list[int] = field(default_factory=list)  #: the caller closes them once started
+
+
+def launch_command(run_dir: Path, limits: Limits, call_fd: int, reply_fd: int,
+                   forbidden: tuple[str, ...]) -> Launch:
+    """The runner's command line: inside bwrap, or bare for NEUROGRADE_SANDBOX=none."""
+    cfg: dict = {"call_fd": call_fd, "reply_fd": reply_fd, "forbidden": list(forbidden)}
+    flags = ["-I", "-S", "-B", "-u"]
+    if sandbox_disabled():
+        log.warning("NEUROGRADE_SANDBOX=none: running a submission WITHOUT the sandbox "
+                    "(development only; never on a server that grades students)")
+        cfg.update(nproc=0, lib=str(Path(numpy.__file__).resolve().parent.parent),
+                   module=str(run_dir / "solution.py"), shared=str(run_dir / "shared"))
+        cmd = [os.path.realpath(sys.executable), *flags, str(HOST_CHILD_DIR / "runner.py"),
+               json.dumps(cfg)]
+        return Launch(cmd, None, str(run_dir), child_env(limits.threads))
+    cfg.update(nproc=limits.max_processes, lib=LIB_DIR, shared=SHARED_DIR,
+               module=f"{WORK_DIR}/solution.py")
+    fds = []
+    program = seccomp_program()
+    if program is not None:
+        fds.append(os.memfd_create("neurograde-seccomp"))
+        os.write(fds[0], program)
+        os.lseek(fds[0], 0, os.SEEK_SET)
+    try:
+        cmd = bwrap_command(grading_layout(), run_dir, threads=limits.threads,
+                            tmp_mb=limits.max_file_mb, seccomp_fd=fds[0] if fds else None,
+                            argv=[*flags, f"{CHILD_DIR}/runner.py", json.dumps(cfg)])
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return Launch(cmd, drop_uid(), str(run_dir), {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                  fds)
 
 
 def child_env(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:

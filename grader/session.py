@@ -9,12 +9,10 @@ saying which limit ended the run and during which call.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,23 +22,14 @@ import numpy as np
 from grader import protocol
 from grader.limits import Cgroups, describe_end, exit_code, make_preexec
 from grader.sandbox import (
-    CHILD_DIR,
-    HOST_CHILD_DIR,
     INSTALL_HINT,
-    LIB_DIR,
-    SHARED_DIR,
-    WORK_DIR,
     SandboxUnavailable,
-    bwrap_command,
-    child_env,
     children,
-    drop_uid,
-    grading_layout,
     kill,
     killpg,
+    launch_command,
     make_run_dir,
     sandbox_disabled,
-    seccomp_program,
     tree_usage,
 )
 from plugins.types import Limits, StudentCallError
@@ -110,7 +99,6 @@ class Session:
         self._started = 0.0
         self._sample = (0.0, 0)
         self._oom = False
-        self._launch_fds: list[int] = []  # handed to the launcher, closed here after it starts
         self.cgroups: Cgroups | None = None
 
     # -- life cycle ---------------------------------------------------------------------
@@ -130,28 +118,27 @@ class Session:
         call_r, call_w = os.pipe()
         reply_r, reply_w = os.pipe()
         try:
-            cmd, uid, cwd, env = self._command(call_r, reply_w)
+            launch = launch_command(self.run_dir, self.limits, call_r, reply_w, self.forbidden)
         except BaseException:
-            for fd in (call_r, call_w, reply_r, reply_w, *self._launch_fds):
+            for fd in (call_r, call_w, reply_r, reply_w):
                 os.close(fd)
-            self._launch_fds = []
             raise
         self.cgroups = Cgroups.create(self.limits)
         cgroup_fds = self.cgroups.open_procs() if self.cgroups else []
         self._started = time.monotonic()
         try:
             self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(call_r, reply_w, *self._launch_fds),
-                preexec_fn=make_preexec(self.limits, uid, cgroup_fds),
-                start_new_session=True, cwd=cwd, env=env)
+                launch.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, pass_fds=(call_r, reply_w, *launch.fds),
+                preexec_fn=make_preexec(self.limits, launch.uid, cgroup_fds),
+                start_new_session=True, cwd=launch.cwd, env=launch.env)
         except (OSError, subprocess.SubprocessError) as exc:
             for fd in (call_r, call_w, reply_r, reply_w):
                 os.close(fd)
             raise SandboxUnavailable(f"the sandbox could not be started ({exc}). "
                                      + INSTALL_HINT) from None
         finally:
-            for fd in cgroup_fds + self._launch_fds:
+            for fd in cgroup_fds + launch.fds:
                 os.close(fd)
         os.close(call_r)
         os.close(reply_w)
@@ -177,35 +164,6 @@ class Session:
             raise ImportFailed(error)
         self.functions = [f for f in header.get("functions", []) if isinstance(f, str)]
         return self.functions
-
-    def _command(self, call_r: int, reply_w: int) -> tuple[list[str], int | None, str, dict]:
-        cfg: dict[str, Any] = {"call_fd": call_r, "reply_fd": reply_w,
-                               "forbidden": list(self.forbidden)}
-        flags = ["-I", "-S", "-B", "-u"]
-        assert self.run_dir is not None
-        if sandbox_disabled():
-            log.warning("NEUROGRADE_SANDBOX=none: running a submission WITHOUT the sandbox "
-                        "(development only; never on a server that grades students)")
-            cfg.update(nproc=0, lib=str(Path(np.__file__).resolve().parent.parent),
-                       module=str(self.run_dir / "solution.py"),
-                       shared=str(self.run_dir / "shared"))
-            python = os.path.realpath(sys.executable)
-            cmd = [python, *flags, str(HOST_CHILD_DIR / "runner.py"), json.dumps(cfg)]
-            env = child_env(self.limits.threads)
-            return cmd, None, str(self.run_dir), env
-        cfg.update(nproc=self.limits.max_processes, lib=LIB_DIR, shared=SHARED_DIR,
-                   module=f"{WORK_DIR}/solution.py")
-        program = seccomp_program()
-        seccomp_fd = None
-        if program is not None:
-            seccomp_fd = os.memfd_create("neurograde-seccomp")
-            os.write(seccomp_fd, program)
-            os.lseek(seccomp_fd, 0, os.SEEK_SET)
-            self._launch_fds.append(seccomp_fd)
-        cmd = bwrap_command(grading_layout(), self.run_dir, threads=self.limits.threads,
-                            tmp_mb=self.limits.max_file_mb, seccomp_fd=seccomp_fd,
-                            argv=[*flags, f"{CHILD_DIR}/runner.py", json.dumps(cfg)])
-        return cmd, drop_uid(), str(self.run_dir), {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
     def _await_hello(self) -> None:
         try:
