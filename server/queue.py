@@ -377,7 +377,11 @@ def _age(now: Any, then: Any) -> float | None:
 
 
 def has_queued(session: Session) -> bool:
-    """A cheap read for polling, so idle workers do not take the SQLite write lock."""
+    """A cheap read for polling, so idle workers do not take the SQLite write lock.
+
+    Ends the session's transaction: a SQLite read transaction that later writes fails
+    at once if another process wrote in between, so the claim must start afresh.
+    """
     found = session.scalar(select(_T.c.id).where(_T.c.state == QUEUED).limit(1))
     session.rollback()
     return found is not None
