@@ -86,15 +86,39 @@ def result_for_viewer(result: dict[str, Any] | None, ca: CourseAssignment, *,
                       staff: bool) -> dict[str, Any]:
     """The stored result as this viewer may see it.
 
-    Before the deadline students do not get the metrics of the *private* part of the
-    hidden test set (`<metric>_private`): that part decides the final ranking and must
-    not be tuned against.
+    Students get hidden checks with only the fields in `HIDDEN_CHECK_FIELDS` (a grader
+    that one day stores more, e.g. expected values, cannot leak them here).
+
+    Before the deadline students get only the *public* part of the hidden test set's
+    metrics: the private part decides the final ranking and must not be tuned against,
+    and the overall figure `<metric>` (public and private together) would give it away
+    from `<metric>_public`. So `<metric>` and `<metric>_private` are dropped whenever
+    `<metric>_public` exists, and any `*_private` figure is dropped in any case.
     """
     from server.services.leaderboard import private_revealed
 
     result = dict(result or {})
-    if staff or private_revealed(ca):
+    if staff:
         return result
-    metrics = result.get("metrics") or {}
-    result["metrics"] = {k: v for k, v in metrics.items() if not k.endswith("_private")}
+    if result.get("checks"):
+        result["checks"] = [_check_for_student(c) for c in result["checks"]]
+    if not private_revealed(ca):
+        result["metrics"] = public_metrics(result.get("metrics") or {})
     return result
+
+
+#: what a student sees of a hidden check: its points and hint, never extra data
+HIDDEN_CHECK_FIELDS = ("name", "passed", "score", "max_score", "visibility", "message")
+
+
+def _check_for_student(check: dict[str, Any]) -> dict[str, Any]:
+    if check.get("visibility") == "visible":
+        return check
+    return {key: check[key] for key in HIDDEN_CHECK_FIELDS if key in check}
+
+
+def public_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics without anything computed on the private split."""
+    split = {key.removesuffix("_public") for key in metrics if key.endswith("_public")}
+    return {key: value for key, value in metrics.items()
+            if not key.endswith("_private") and key not in split}

@@ -59,6 +59,7 @@ def finish(state) -> Callable[..., Submission]:
             row.score, row.max_score = result.score, result.max_score
             row.result, row.graded_at, row.attempts = result.to_dict(), utcnow(), 1
             row.metric_public = result.metrics.get("accuracy_public")
+            row.metric_private = result.metrics.get("accuracy_private")
             session.commit()
             return row
 

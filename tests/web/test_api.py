@@ -93,10 +93,32 @@ def test_two_files_rejected(client, db, alice_headers):
     assert response.status_code == 400 and count(db) == 0
 
 
+def test_hidden_checks_carry_points_and_hint_only(client, db, alice_headers, finish, auth,
+                                                 toy_classroom):
+    response = post(client, alice_headers)
+    sub = db.get(Submission, response.get_json()["id"])
+    result = sample_result()
+    stored = result.to_dict()
+    for check in stored["checks"]:  # a grader that stored more than the schema
+        check["expected"] = [4, -8]
+    finish(sub, result)
+    row = db.get(Submission, sub.id)
+    row.result = stored
+    db.commit()
+    url = response.get_json()["url"]
+    checks = {c["name"]: c for c in client.get(url, headers=alice_headers).get_json()["checks"]}
+    assert checks["double_random"] == {"name": "double_random", "passed": False, "score": 0.0,
+                                       "max_score": 2.0, "visibility": "hidden",
+                                       "message": "try negatives"}
+    assert checks["double_two"]["expected"] == [4, -8]  # a visible check shows its values
+    staff = client.get(url, headers=auth.headers(toy_classroom.teacher)).get_json()
+    assert staff["checks"][1]["expected"] == [4, -8]
+
+
 def test_request_over_server_limit_is_json_413(app, client, db, alice_headers):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     response = post(client, alice_headers, b"#" * 4096)
-    assert response.status_code == 413 and response.is_json
+    assert response.status_code == 413 and response.get_json()["error"] == "too_large"
     assert count(db) == 0
 
 

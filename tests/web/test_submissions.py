@@ -58,7 +58,7 @@ def test_graded_result_table_and_escaped_output(client, auth, mine, finish, toy_
         assert "hello &lt;b&gt;world&lt;/b&gt;" in html and "<b>world</b>" not in html
         hidden_row = html[html.index("<code>double_random"):]
         hidden_row = hidden_row[:hidden_row.index("</tr>")]
-        assert "/ 2" not in hidden_row  # no points for hidden checks
+        assert "0 / 2" in hidden_row  # points per check are shown, hidden or not
     assert "1 / 3" in client.get(f"/submissions/{sub.id}").get_data(as_text=True)
 
 
@@ -131,6 +131,8 @@ def test_no_pictures_before_grading(client, auth, mine, toy_classroom):
 
 def test_private_metrics_hidden_from_students_until_the_deadline(client, auth, db, mine,
                                                                   finish, toy_classroom):
+    """A real result carries the overall figure too: with it and the public part a student
+    could compute the private part, so before the deadline both are withheld."""
     from datetime import timedelta
 
     from server.models import CourseAssignment, utcnow
@@ -138,19 +140,30 @@ def test_private_metrics_hidden_from_students_until_the_deadline(client, auth, d
     ca = db.get(CourseAssignment, toy_classroom.ca.id)
     ca.deadline = utcnow() + timedelta(days=1)
     db.commit()
-    sub = finish(mine(), sample_result(metrics={"accuracy_public": 0.9123,
-                                                "accuracy_private": 0.8765}))
+    sub = finish(mine(), sample_result(metrics={
+        "accuracy": 0.8944, "accuracy_public": 0.9123, "accuracy_private": 0.8765,
+        "loss": 0.3141}))
     api_url = f"/api/v1/submissions/{sub.id}"
+    board_url = "/api/v1/courses/c1/assignments/toy/leaderboard"
     auth.login(toy_classroom.alice)
-    page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
-    assert "0.9123" in page and "0.8765" not in page
-    api = client.get(api_url, headers=auth.headers(toy_classroom.alice)).get_json()
-    assert api["metrics"] == {"accuracy_public": 0.9123}
+    for html in (client.get(f"/submissions/{sub.id}").get_data(as_text=True),
+                 client.get(f"/submissions/{sub.id}/status").get_json()["result_html"]):
+        assert "0.9123" in html and "0.3141" in html
+        assert "0.8765" not in html and "0.8944" not in html
+    alice = auth.headers(toy_classroom.alice)
+    api = client.get(api_url, headers=alice).get_json()
+    assert api["metrics"] == {"accuracy_public": 0.9123, "loss": 0.3141}
+    row = client.get(board_url, headers=alice).get_json()["rows"][0]
+    assert row["metric"] == row["metric_public"] == 0.9123 and row["metric_private"] is None
     auth.login(toy_classroom.teacher)
-    assert "0.8765" in client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "0.8765" in page and "0.8944" in page
     ca.deadline = utcnow() - timedelta(seconds=1)
     db.commit()
     auth.login(toy_classroom.alice)
-    assert "0.8765" in client.get(f"/submissions/{sub.id}").get_data(as_text=True)
-    api = client.get(api_url, headers=auth.headers(toy_classroom.alice)).get_json()
-    assert api["metrics"]["accuracy_private"] == 0.8765
+    page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "0.8765" in page and "0.8944" in page
+    api = client.get(api_url, headers=alice).get_json()
+    assert api["metrics"]["accuracy_private"] == 0.8765 and api["metrics"]["accuracy"] == 0.8944
+    row = client.get(board_url, headers=alice).get_json()["rows"][0]
+    assert row["metric"] == row["metric_private"] == 0.8765
