@@ -164,4 +164,5 @@ def assignment_leaderboard(course: str, slug: str):
     return jsonify(course=course, assignment=slug, metric=definition.metric,
                    metric_higher_is_better=definition.metric_higher_is_better,
                    private_revealed=leaderboard.private_revealed(ca),
+                   ranked_until=_iso(leaderboard.ranked_until(ca)),
                    rows=leaderboard.present(rows, instructor=staff, viewer_id=_user().id))

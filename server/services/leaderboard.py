@@ -65,6 +65,11 @@ def private_revealed(ca: CourseAssignment, now: datetime | None = None) -> bool:
     return deadline is not None and (now or datetime.now(UTC)) >= deadline
 
 
+def ranked_until(ca: CourseAssignment) -> datetime | None:
+    """The latest submission time the leaderboard counts: the deadline, if there is one."""
+    return as_utc(ca.deadline)
+
+
 def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool = True,
               now: datetime | None = None) -> list[Standing]:
     """The leaderboard of one course assignment, best first.
@@ -80,12 +85,18 @@ def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool 
        a missing metric ranks last;
     3. earlier submission time.
 
+    When the assignment has a deadline only submissions made by it are ranked: the
+    private part is revealed at the deadline, so a later submission could be tuned
+    against it. Late submissions still count for the grade (`server.services.grades`,
+    with the late penalty); they just do not move the board.
+
     The same order picks each student's best submission. Ranks are 1..n with
     no shared ranks: the time tie-break separates everyone.
     """
     revealed = private_revealed(ca, now)
     # the database URL keeps two apps in one process (tests, tools) apart
-    key = (str(session.get_bind().url), ca.id, revealed, higher_is_better, _stamp(session, ca))
+    key = (str(session.get_bind().url), ca.id, str(ranked_until(ca)), revealed,
+           higher_is_better, _stamp(session, ca))
     with _lock:
         hit = _cache.get(key)
         if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
@@ -115,6 +126,9 @@ def _compute(session: Session, ca: CourseAssignment, revealed: bool,
         .where(Submission.course_assignment_id == ca.id, Submission.state == DONE,
                Submission.score.is_not(None), Submission.status.not_in(NOT_A_GRADE))
     )
+    until = ranked_until(ca)
+    if until is not None:
+        query = query.where(Submission.submitted_at <= until)
     sign = 1.0 if higher_is_better else -1.0
 
     def order(sub: Any) -> tuple[float, float, float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from grader.result import GradingResult
 from server import queue
 from server.models import DONE, CourseAssignment, Submission
-from server.services import leaderboard
+from server.services import grades, leaderboard
 from tests.web.test_instructor import course_plugin_manager
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -219,3 +221,46 @@ def test_only_students_are_ranked(state, make_course_assignment, course, student
     assert ranking(state, ca) == ["ann"]
     with state.session_factory() as session:
         assert session.scalar(select(Submission).where(Submission.user_id == teacher.id))
+
+
+def test_only_submissions_made_by_the_deadline_are_ranked(
+        state, client, auth, make_course_assignment, course, students, sub):
+    """After the deadline the private part is public; a late submission tuned to it must not
+    climb the board (it still counts for the grade, with the late penalty)."""
+    deadline = T0 + timedelta(hours=1)
+    ca = make_course_assignment(course=course, assignment_slug="beta", deadline=deadline,
+                                late_penalty_per_day=0.1)
+    ann, ben = students["ann"], students["ben"]
+    sub(ann, ca, 8.0, minutes=10, public=0.90, private=0.90)
+    sub(ben, ca, 9.0, minutes=20, public=0.95, private=0.95)
+    late = sub(ann, ca, 10.0, minutes=120, public=0.99, private=0.99)  # after the deadline
+    sub(students["cat"], ca, 10.0, minutes=61)  # only a late one: not on the board
+    assert ranking(state, ca) == ["ben", "ann"]
+    with state.session_factory() as session:
+        row = session.get(CourseAssignment, ca.id)
+        standing = {s.username: s for s in leaderboard.standings(session, row, now=NOW)}
+        assert standing["ann"].score == 8.0 and standing["ann"].submission_id != late.id
+        totals = leaderboard.course_totals(session, [row], now=NOW)
+        assert [(t.username, t.score) for t in totals] == [("ben", 9.0), ("ann", 8.0)]
+        csv_text = grades.grades_csv(session, session.get(type(course), course.id))
+    grade = {r["username"]: r for r in csv.DictReader(io.StringIO(csv_text))}
+    assert grade["ann"]["beta (/10)"] == "9"  # the late 10, one day late at 10 % a day
+    assert grade["cat"]["beta (/10)"] == "9"
+
+    auth.login(ann)
+    page = client.get("/courses/nn101/assignments/beta/leaderboard").get_data(as_text=True)
+    assert 'id="ranked-until"' in page and "by the deadline" in page
+    assert "10 / 10" not in page
+    board = client.get("/api/v1/courses/nn101/assignments/beta/leaderboard",
+                       headers=auth.headers(ann)).get_json()
+    assert [r["score"] for r in board["rows"]] == [9.0, 8.0]
+    assert board["ranked_until"] == deadline.isoformat()
+
+
+def test_without_a_deadline_every_submission_is_ranked(
+        state, make_course_assignment, course, students, sub):
+    ca = make_course_assignment(course=course, assignment_slug="beta")
+    sub(students["ann"], ca, 8.0, minutes=10)
+    sub(students["ben"], ca, 9.0, minutes=20)
+    sub(students["ann"], ca, 10.0, minutes=10_000)
+    assert ranking(state, ca) == ["ann", "ben"]
