@@ -83,7 +83,7 @@ def course(course: str) -> str:
         "instructor/dashboard.html", course=course,
         people=dashboard.enrolled(session, course),
         stats=dashboard.assignment_stats(session, course),
-        queue=dashboard.queue_overview(session),
+        queue=dashboard.queue_overview(session, course),
         errors=dashboard.recent_errors(session, course),
         titles=_titles(), spark=dashboard.sparkline, pseudonym_of=display_pseudonym,
     )

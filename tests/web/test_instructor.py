@@ -142,7 +142,33 @@ def test_dashboard_shows_students_counts_distribution_queue_and_errors(
     assert "crashed" in page  # recent errors
 
 
-# --- managing assignments --------------------------------------------------------------------
+def test_dashboard_queue_counts_every_course_but_lists_only_this_one(
+        client, teacher, course, ca, make_user, make_course, make_course_assignment,
+        make_submission, state):
+    other = make_course(slug="other")
+    other_ca = make_course_assignment(course=other, assignment_slug="alpha")
+    outsider = make_user(username="outsider", course=other)
+    mine = make_submission(user=make_user(username="alice", course=course),
+                           course_assignment=ca)
+    theirs = make_submission(user=outsider, course_assignment=other_ca)
+    failed = make_submission(user=outsider, course_assignment=other_ca, state=DONE,
+                             status="internal_error", attempts=3, graded_at=DEADLINE,
+                             last_error="Traceback: secret-path-of-other-course")
+    make_submission(user=outsider, course_assignment=other_ca)  # stays queued
+    with state.session_factory() as session:  # both courses' jobs are running
+        claimed = {queue.claim(session, f"worker-{n}", lease_seconds=60).id for n in (1, 2)}
+    assert claimed == {mine.id, theirs.id}
+
+    page = client.get("/instructor/nn101/").get_data(as_text=True)
+    panel = page.split("<h2>Grading queue</h2>", 1)[1].split("</section>", 1)[0]
+    assert "Queued: <strong>1</strong>" in panel  # the shared queue's counts
+    assert "running <strong>2</strong>" in panel and "failed <strong>1</strong>" in panel
+    assert f"#{mine.id}<" in panel
+    for hidden in (f"#{theirs.id}<", f"#{failed.id}<", "secret-path-of-other-course"):
+        assert hidden not in panel, hidden
+    assert 'id="failed-jobs"' not in panel
+
+
 
 def test_enable_an_installed_assignment_and_set_its_policy(client, teacher, course, state):
     page = client.get("/instructor/nn101/assignments").get_data(as_text=True)
