@@ -136,9 +136,7 @@ class _CourseJobs:
 
 
 def _course_jobs(session: Session, course: Course, failed_limit: int = 20) -> _CourseJobs:
-    ca_ids = [ca.id for ca in course.assignments]
-    if not ca_ids:
-        return _CourseJobs(set(), [])
+    ca_ids = select(CourseAssignment.id).where(CourseAssignment.course_id == course.id)
     running = set(session.scalars(select(Submission.id).where(
         Submission.course_assignment_id.in_(ca_ids), Submission.state == RUNNING)))
     failed = session.execute(
