@@ -78,7 +78,7 @@ def test_instructor_queries_on_postgres(state, client, auth, make_course, make_u
         assert summary.finished and summary.changed == 1
         assert {(line.username, line.old_score, line.new_score) for line in summary.lines} == {
             ("ann", 8.0, 9.0), ("ben", 10.0, 10.0)}
-        assert "queued" in dashboard.queue_overview(session, course_row)
+        assert "queued" in dashboard.queue_overview(session, session.get(Course, course.id))
 
     auth.login(teacher)
     page = client.get(f"/instructor/nn101/regrades/{batch_id}").get_data(as_text=True)
