@@ -21,17 +21,18 @@ import numpy as np
 
 # Bound as module globals so a student's monkeypatching of builtins cannot reach us.
 (RecursionError, ValueError, bool, bytes, dict, float, int, isinstance, len, list, range, repr,
- str, tuple, type) = (
+ set, str, tuple, type) = (
     _builtins.RecursionError, _builtins.ValueError, _builtins.bool, _builtins.bytes,
     _builtins.dict, _builtins.float, _builtins.int, _builtins.isinstance, _builtins.len,
-    _builtins.list, _builtins.range, _builtins.repr, _builtins.str, _builtins.tuple,
-    _builtins.type
+    _builtins.list, _builtins.range, _builtins.repr, _builtins.set, _builtins.str,
+    _builtins.tuple, _builtins.type
 )
 
 FRAME = struct.Struct(">II")
 BLOB = struct.Struct(">Q")
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
+MAX_BLOBS = 4096  #: arrays per frame (a network's weights are a few dozen)
 
 
 class WireError(ValueError):
@@ -80,6 +81,8 @@ def encode(value: object) -> tuple[object, list[bytes]]:
             if v.dtype.hasobject or v.dtype.names is not None or v.dtype.kind not in "biuf":
                 raise WireError(f"an array of dtype {v.dtype} cannot be sent "
                                 "(use numbers: bool, int or float)")
+            if len(blobs) >= MAX_BLOBS:
+                raise WireError(f"the value holds more than {MAX_BLOBS} arrays")
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.asarray(v), allow_pickle=False)
             blobs.append(buf.getvalue())
@@ -106,8 +109,11 @@ def encode(value: object) -> tuple[object, list[bytes]]:
 def decode(tree: object, blobs: list[bytes], *, trusted: bool = False,
            open_shared=None) -> object:
     """Inverse of `encode`. Untrusted input: arrays load with allow_pickle=False and
-    only bool/int/uint/float dtypes are accepted; anything malformed raises WireError."""
+    only bool/int/uint/float dtypes are accepted; anything malformed raises WireError.
+    Each blob may be referenced once (`encode` never repeats one), so a small frame
+    cannot make the reader load one large array many times."""
     count = [0]
+    used: set = set()
 
     def dec(t: object, depth: int) -> object:
         count[0] += 1
@@ -121,6 +127,9 @@ def decode(tree: object, blobs: list[bytes], *, trusted: bool = False,
             raise WireError("malformed value")
         (tag, body), = t.items()
         if tag == "__nd__" and type(body) is int and 0 <= body < len(blobs):
+            if body in used:
+                raise WireError("an array is referenced twice")
+            used.add(body)
             return load_array(blobs[body], trusted=trusted)
         if tag == "__float__" and body in ("nan", "inf", "-inf"):
             return float(body)
@@ -141,7 +150,11 @@ def decode(tree: object, blobs: list[bytes], *, trusted: bool = False,
 
 
 def load_array(blob: bytes, *, trusted: bool = False) -> np.ndarray:
+    """One `.npy` blob; untrusted blobs must hold all the data their header declares
+    (checked before numpy allocates the array)."""
     try:
+        if not trusted:
+            _check_npy_size(blob)
         array = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
     except Exception as exc:  # any malformed .npy is the sender's fault
         raise WireError(f"an array could not be read ({type(exc).__name__})") from None
@@ -149,6 +162,20 @@ def load_array(blob: bytes, *, trusted: bool = False) -> np.ndarray:
                         or array.dtype.kind not in "biuf"):
         raise WireError(f"arrays of dtype {array.dtype} are not accepted")
     return array
+
+
+def _check_npy_size(blob: bytes) -> None:
+    stream = io.BytesIO(blob)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:  # 3.0 only adds UTF-8 field names: structured dtypes, refused anyway
+        raise ValueError(f"npy version {version}")
+    need = dtype.itemsize * math.prod(shape)
+    if stream.tell() + need > len(blob):
+        raise ValueError(f"the header declares {need} bytes of data")
 
 
 def pack(header: dict, blobs: list[bytes]) -> bytes:
@@ -160,26 +187,15 @@ def pack(header: dict, blobs: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def frame_length(buf: bytes | bytearray) -> int | None:
-    """Total length of the first frame in `buf` if it is complete, else None."""
-    if len(buf) < FRAME.size:
-        return None
-    size, nblobs = FRAME.unpack_from(buf, 0)
-    pos = FRAME.size + size
-    for _ in range(nblobs):
-        if len(buf) < pos + BLOB.size:
-            return None
-        (n,) = BLOB.unpack_from(buf, pos)
-        pos += BLOB.size + n
-    return pos if len(buf) >= pos else None
-
-
-def declared_length(buf: bytes | bytearray) -> int:
-    """A lower bound of the first frame's size from what has arrived (for size caps)."""
-    if len(buf) < FRAME.size:
-        return 0
-    size, _ = FRAME.unpack_from(buf, 0)
-    return FRAME.size + size
+def parse_header(data: bytes | bytearray) -> dict:
+    """A frame's JSON header; raises WireError."""
+    try:
+        header = json.loads(bytes(data))
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"malformed frame ({type(exc).__name__})") from None
+    if type(header) is not dict:
+        raise WireError("malformed frame header")
+    return header
 
 
 def unpack(frame: bytes | bytearray) -> tuple[dict, list[bytes]]:
@@ -187,17 +203,17 @@ def unpack(frame: bytes | bytearray) -> tuple[dict, list[bytes]]:
     try:
         size, nblobs = FRAME.unpack_from(frame, 0)
         pos = FRAME.size + size
-        header = json.loads(bytes(frame[FRAME.size:pos]))
+        header = parse_header(frame[FRAME.size:pos])
         blobs = []
         for _ in range(nblobs):
             (n,) = BLOB.unpack_from(frame, pos)
             pos += BLOB.size
             blobs.append(bytes(frame[pos:pos + n]))
             pos += n
-    except (struct.error, ValueError, RecursionError) as exc:
+    except WireError:
+        raise
+    except (struct.error, ValueError) as exc:
         raise WireError(f"malformed frame ({type(exc).__name__})") from None
-    if type(header) is not dict:
-        raise WireError("malformed frame header")
     return header, blobs
 
 
