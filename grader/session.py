@@ -5,6 +5,10 @@ the reply pipe and the student's stdout/stderr, so a silent, chatty or hung chil
 never blocks the parent. When the child ends early the session kills the whole
 sandbox, reaps it (`wait4` gives CPU time and peak memory) and raises `ChildGone`
 saying which limit ended the run and during which call.
+
+Every reply is the student's data: their code shares the runner's process and can
+write any frame to the reply pipe. Replies are validated (`protocol.check_reply`); a
+malformed or unexpected one ends the run as `crashed`, never as our error.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class Session:
         self._fds: dict[str, int] = {}
         self._pending = memoryview(b"")
         self._buffer = protocol.ReplyBuffer()
+        self._corrupt: str | None = None  # why the reply stream became unusable
         self._peak_kb = 0
         self._status: int | None = None
         self._timed_out = False
@@ -157,12 +162,11 @@ class Session:
         (self.run_dir / "solution.py").write_text(source, encoding="utf-8")  # same inode
         self._pending = memoryview(protocol.wire.pack({"id": 0, "op": "import"}, []))
         header, _ = self._wait(0, "importing solution.py")
-        if not header.get("ok"):
-            error = header.get("error") or {}
-            if error.get("kind") == "memory":
+        if not header["ok"]:  # fields validated by protocol.check_reply
+            if header["error"]["kind"] == "memory":
                 self._end("importing solution.py", memory_error=True)
-            raise ImportFailed(error)
-        self.functions = [f for f in header.get("functions", []) if isinstance(f, str)]
+            raise ImportFailed(header["error"])
+        self.functions = list(header["functions"])
         return self.functions
 
     def _await_hello(self) -> None:
@@ -222,8 +226,8 @@ class Session:
         start = time.monotonic()
         header, blobs = self._wait(self._next_id, label)
         seconds = time.monotonic() - start
-        if not header.get("ok"):
-            self._raise_student_error(header.get("error") or {}, function, label)
+        if not header["ok"]:
+            self._raise_student_error(header["error"], function, label)
         try:
             return protocol.decode_value(header, blobs), seconds
         except protocol.WireError as exc:
@@ -243,7 +247,15 @@ class Session:
         if kind == "exit":
             raise StudentCallError(f"`{label}` called sys.exit(); return a value instead.")
         if kind == "internal":
-            raise RuntimeError(f"the child could not decode a call: {error.get('message')}")
+            # The runner could not read the call's arguments. The parent encoded them
+            # itself, and the student's code can patch numpy or forge this reply, so it
+            # counts as the student's; logged in case it ever is ours.
+            detail = error.get("message", "")[:300]
+            log.warning("the child reported it could not decode `%s`: %s", label, detail)
+            raise StudentCallError(f"`{label}` could not be run: the grader's code inside the "
+                                   f"sandbox could not read its arguments ({detail}). This "
+                                   "happens when solution.py changes numpy or the grader's "
+                                   "modules.")
         trace = str(error.get("traceback", ""))[-3000:]
         raise StudentCallError(f"`{label}` raised {error.get('type', 'an exception')}: "
                                f"{str(error.get('message', ''))[:1000]}"
@@ -261,9 +273,11 @@ class Session:
         try:
             while True:
                 try:
-                    frame = self._buffer.next_frame()
+                    frame = None if self._corrupt else self._buffer.next_frame()
                 except protocol.WireError as exc:
-                    self._end(label, corrupt=str(exc))
+                    self._corrupt = str(exc)
+                if self._corrupt:
+                    self._end(label, corrupt=self._corrupt)
                 if frame is not None:
                     return self._accept(frame, call_id, label)
                 if "reply" not in self._fds:
@@ -279,11 +293,11 @@ class Session:
 
     def _accept(self, frame: tuple[dict, list[bytes]], call_id: int, label: str):
         header, blobs = frame
-        if header.get("id") != call_id:
-            self._end(label, corrupt="a reply arrived out of order")
-        rss = header.get("rss_kb")
-        if isinstance(rss, int):
-            self._peak_kb = max(self._peak_kb, rss)
+        try:
+            protocol.check_reply(header, call_id)
+        except protocol.WireError as exc:
+            self._end(label, corrupt=str(exc))
+        self._peak_kb = max(self._peak_kb, header.get("rss_kb", 0))
         return header, blobs
 
     def _pump(self, timeout: float) -> None:
@@ -319,10 +333,13 @@ class Session:
         if not chunk:
             self._close_fd(name)
         elif name == "reply":
+            if self._corrupt:
+                return  # drained and dropped: the stream is already unusable
             try:
                 self._buffer.feed(chunk)
             except protocol.WireError as exc:
-                self._end("sending a result", corrupt=str(exc))
+                # recorded, not raised: this also runs while closing, where no call waits
+                self._corrupt = str(exc)
         else:
             (self.stdout if name == "stdout" else self.stderr).feed(chunk)
 
