@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def _registry():
-    from plugins.manager import get_plugin_manager
-    from plugins.registry import build_registry
+    # the same conflict-tolerant loading as the server: a broken or clashing plugin is
+    # reported (logged) and the others still grade
+    from plugins.registry import load_registry
 
-    pm = get_plugin_manager()
-    return pm, build_registry(pm)
+    return load_registry()
 
 
 def _version(pm, plugin: str) -> str:

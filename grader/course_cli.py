@@ -144,11 +144,9 @@ def format_report(report: CaseReport) -> str:
 
 def _app_state(load_entrypoints: bool = True):
     from plugins.datasets import DatasetStore
-    from plugins.manager import get_plugin_manager
-    from plugins.registry import build_registry
+    from plugins.registry import load_registry
 
-    pm = get_plugin_manager(load_entrypoints=load_entrypoints)
-    registry = build_registry(pm)
+    pm, registry = load_registry(load_entrypoints)  # broken/clashing plugins: logged, skipped
     return pm, registry, DatasetStore(registry.datasets, dataset_cache_dir())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
@@ -33,8 +34,10 @@ class LoadReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def get_plugin_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
-    """Return a fresh manager with the built-in plugins and (optionally) installed ones.
+def get_plugin_manager(load_entrypoints: bool = True,
+                       extra: Iterable[str] = ()) -> pluggy.PluginManager:
+    """Return a fresh manager with the built-in plugins, (optionally) installed ones and
+    the `extra` modules (e.g. a course package that is not installed as a distribution).
 
     A plugin that fails to import is logged and recorded in `pm.neurograde_load_report`;
     the others keep working.
@@ -47,6 +50,8 @@ def get_plugin_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
     if load_entrypoints and os.environ.get(DISABLE_AUTOLOAD_ENV) != "1":
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             _register(pm, report, ep.name, ep.load)
+    for module_name in extra:
+        _register(pm, report, module_name, lambda m=module_name: importlib.import_module(m))
     pm.neurograde_load_report = report  # type: ignore[attr-defined]
     return pm
 

@@ -8,13 +8,14 @@ name and the rest still register.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from plugins.types import AssignmentDef, CheckDef, DatasetDef, RubricDef
+from plugins.types import AssignmentDef, CheckDef, DatasetDef, Limits, RubricDef
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +84,40 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         ("rubric", pm.hook.neurograde_register_rubrics, registry.rubrics, _check_rubric),
     ):
         for impl in hook.get_hookimpls():
-            for item in _call_plugin(registry, impl.plugin_name, impl.function):
-                error = _validated(validate, item, kind)
-                if error:
-                    _record(registry, impl.plugin_name, error)
-                    continue
-                key = item.slug if kind == "assignment" else item.name
-                if key in target:
-                    first = registry.owners[(kind, key)]
-                    raise PluginConflict(
-                        f"{kind} {key!r} is registered by both plugin {first!r} and plugin "
-                        f"{impl.plugin_name!r}; uninstall one of them or rename it",
-                        kind, key, (first, impl.plugin_name),
-                    )
-                target[key] = item
-                registry.owners[(kind, key)] = impl.plugin_name
+            try:
+                _register_items(registry, kind, target, validate, impl)
+            except PluginConflict:
+                raise
+            except Exception as exc:  # a bug of ours or the plugin's: isolate the plugin
+                _record(registry, impl.plugin_name, f"{kind} registration failed "
+                        f"({type(exc).__name__}: {exc})")
     for name, rubric in list(registry.rubrics.items()):
         if rubric.assignment not in registry.assignments:
             _record(registry, registry.owners[("rubric", name)],
                     f"rubric {name!r} refers to unknown assignment {rubric.assignment!r}")
     return registry
+
+
+def _register_items(registry: Registry, kind: str, target: dict[str, Any],
+                    validate: Callable[[Any], Iterable[str]], impl: Any) -> None:
+    for item in _call_plugin(registry, impl.plugin_name, impl.function):
+        error = _validated(validate, item, kind)
+        if error:
+            _record(registry, impl.plugin_name, error)
+        else:
+            _add(registry, target, kind, item, impl.plugin_name)
+
+
+def _add(registry: Registry, target: dict[str, Any], kind: str, item: Any,
+         plugin: str) -> None:
+    key = item.slug if kind == "assignment" else item.name
+    if key in target:
+        first = registry.owners[(kind, key)]
+        raise PluginConflict(
+            f"{kind} {key!r} is registered by both plugin {first!r} and plugin "
+            f"{plugin!r}; uninstall one of them or rename it", kind, key, (first, plugin))
+    target[key] = item
+    registry.owners[(kind, key)] = plugin
 
 
 def _call_plugin(registry: Registry, plugin: str, function: Callable[[], Any]) -> list[Any]:
@@ -121,43 +136,129 @@ def _record(registry: Registry, plugin: str, reason: str) -> None:
 
 
 def _validated(validate: Callable[[Any], Iterable[str]], item: Any, kind: str) -> str | None:
-    problems = list(validate(item))
-    return f"malformed {kind} {item!r:.80}: " + "; ".join(problems) if problems else None
+    """The reason `item` is unusable, or None. Never raises: a definition whose checking
+    itself blows up (odd types, a property that raises) is reported like any other."""
+    try:
+        problems = list(validate(item))
+    except Exception as exc:
+        problems = [f"could not be validated ({type(exc).__name__}: {exc})"]
+    if not problems:
+        return None
+    return f"malformed {kind} {_describe(item)}: " + "; ".join(problems)
+
+
+def _describe(item: Any) -> str:
+    for attribute in ("slug", "name"):
+        value = getattr(item, attribute, None)
+        if isinstance(value, str):
+            return repr(value)
+    try:
+        return f"{item!r:.80}"
+    except Exception:
+        return f"<{type(item).__name__}>"
+
+
+def _wrong_type(owner: str, value: Any, expected: type | tuple[type, ...]) -> str | None:
+    if isinstance(value, expected):
+        return None
+    names = expected if isinstance(expected, tuple) else (expected,)
+    wanted = " or ".join("None" if t is type(None) else t.__name__ for t in names)
+    return f"{owner} must be {wanted}, got {type(value).__name__}"
+
+
+def _field_types(item: Any, fields: dict[str, type | tuple[type, ...]]) -> list[str]:
+    problems = (_wrong_type(name, getattr(item, name), expected)
+                for name, expected in fields.items())
+    return [p for p in problems if p]
+
+
+def _sequence_of(owner: str, value: Any, expected: type) -> Iterable[str]:
+    if not isinstance(value, tuple | list):
+        yield f"{owner} must be a tuple, got {type(value).__name__}"
+    elif not all(isinstance(v, expected) for v in value):
+        yield f"{owner} must hold only {expected.__name__} values"
+
+
+_NUMBER = (int, float)
+_ASSIGNMENT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "slug": str, "title": str, "handout": str, "starter": str, "reference_path": Path,
+    "limits": Limits, "default_rubric": (str, type(None)), "order": int,
+    "metric": (str, type(None)), "metric_higher_is_better": bool,
+    "cases_dir": (Path, type(None)), "summary": str,
+}
 
 
 def _check_assignment(a: Any) -> Iterable[str]:
     if not isinstance(a, AssignmentDef):
         yield f"expected AssignmentDef, got {type(a).__name__}"
         return
-    if not a.slug or not a.slug.replace("-", "").isalnum() or a.slug.lower() != a.slug:
-        yield f"slug {a.slug!r} must be lower-case letters, digits and dashes"
-    if not a.checks:
-        yield "has no checks"
-    names = [c.name for c in a.checks]
+    problems = _field_types(a, _ASSIGNMENT_FIELDS)
+    problems += _sequence_of("datasets", a.datasets, str)
+    problems += _sequence_of("forbidden_imports", a.forbidden_imports, str)
+    if isinstance(a.slug, str) and (not a.slug or not a.slug.replace("-", "").isalnum()
+                                    or a.slug.lower() != a.slug):
+        problems.append(f"slug {a.slug!r} must be lower-case letters, digits and dashes")
+    problems += _check_checks(a.checks)
+    if isinstance(a.limits, Limits):
+        problems += [f"limits.{f.name} must be a number" for f in fields(Limits)
+                     if not isinstance(getattr(a.limits, f.name), _NUMBER)]
+    if isinstance(a.reference_path, Path) and not a.reference_path.is_file():
+        problems.append(f"reference solution {a.reference_path} does not exist")
+    yield from problems
+
+
+def _check_checks(checks: Any) -> list[str]:
+    if not isinstance(checks, tuple | list):
+        return [f"checks must be a tuple of CheckDef, got {type(checks).__name__}"]
+    if not checks:
+        return ["has no checks"]
+    problems = []
+    for c in checks:
+        if not isinstance(c, CheckDef):
+            problems.append(f"check {_describe(c)} is not a CheckDef")
+            continue
+        problems += _field_types(c, {"name": str, "points": _NUMBER, "hint": str})
+        if not callable(c.run):
+            problems.append(f"check {c.name!r} has no callable run")
+        if c.visibility not in ("visible", "hidden"):
+            problems.append(f"check {c.name!r} has visibility {c.visibility!r}")
+        if isinstance(c.points, _NUMBER) and c.points < 0:
+            problems.append(f"check {c.name!r} has negative points")
+    names = [c.name for c in checks if isinstance(c, CheckDef)]
     if len(set(names)) != len(names):
-        yield "check names must be unique"
-    for c in a.checks:
-        if not isinstance(c, CheckDef) or not callable(c.run):
-            yield f"check {c!r:.60} is not a CheckDef with a callable run"
-        elif c.visibility not in ("visible", "hidden") or c.points < 0:
-            yield f"check {c.name!r} has bad visibility or negative points"
-    if not a.reference_path.is_file():
-        yield f"reference solution {a.reference_path} does not exist"
+        problems.append("check names must be unique")
+    return problems
 
 
 def _check_dataset(d: Any) -> Iterable[str]:
     if not isinstance(d, DatasetDef):
         yield f"expected DatasetDef, got {type(d).__name__}"
-    elif not d.name or not callable(d.load):
-        yield "needs a name and a callable load"
+        return
+    yield from _field_types(d, {"name": str, "description": str, "license": str})
+    if isinstance(d.name, str) and not d.name:
+        yield "needs a name"
+    if not callable(d.load):
+        yield "load must be callable"
+    if not isinstance(d.hidden, frozenset | set) or not all(isinstance(h, str)
+                                                           for h in d.hidden):
+        yield "hidden must be a frozenset of array names"
 
 
 def _check_rubric(r: Any) -> Iterable[str]:
     if not isinstance(r, RubricDef):
         yield f"expected RubricDef, got {type(r).__name__}"
-    elif not r.name or not r.assignment:
+        return
+    problems = _field_types(r, {"name": str, "assignment": str, "points": Mapping,
+                                "params": Mapping, "late_penalty_per_day": _NUMBER,
+                                "description": str})
+    yield from problems
+    if problems:
+        return
+    if not r.name or not r.assignment:
         yield "needs a name and an assignment"
-    elif not 0 <= r.late_penalty_per_day <= 1:
+    if not all(isinstance(k, str) and isinstance(v, _NUMBER) for k, v in r.points.items()):
+        yield "points must map check names to numbers"
+    if not 0 <= r.late_penalty_per_day <= 1:
         yield "late_penalty_per_day must be between 0 and 1"
 
 
@@ -179,3 +280,14 @@ def build_registry_disabling_conflicts(pm: pluggy.PluginManager) -> Registry:
     for name, reason in disabled.items():
         _record(registry, name, reason)
     return registry
+
+
+def load_registry(load_entrypoints: bool = True, extra: Iterable[str] = ()
+                  ) -> tuple[pluggy.PluginManager, Registry]:
+    """A fresh plugin manager and its registry, never failing on a bad plugin: what the
+    web app, the grading workers and the command line all use, so a duplicate name or a
+    broken plugin disables only that plugin everywhere alike."""
+    from plugins.manager import get_plugin_manager
+
+    pm = get_plugin_manager(load_entrypoints=load_entrypoints, extra=extra)
+    return pm, build_registry_disabling_conflicts(pm)

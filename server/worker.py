@@ -13,7 +13,6 @@ row only changes through lease-checked updates.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
@@ -32,8 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.result import GradingResult
-from plugins.manager import get_plugin_manager
-from plugins.registry import Registry, build_registry
+from plugins.registry import Registry, load_registry
 from server import queue
 from server.db import make_engine, make_session_factory
 from server.grading import grade_job
@@ -87,19 +85,17 @@ def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
 
     `EXTRA_PLUGINS` (module names; environment `NEUROGRADE_EXTRA_PLUGINS`, comma-separated)
     are registered on top of the built-in and installed plugins, e.g. a course package
-    that is not installed as a distribution.
+    that is not installed as a distribution. Plugins are loaded exactly as the web app
+    loads them: a broken plugin, or the later of two registering the same name, is
+    disabled and logged, and every other assignment is still graded.
     """
     config = dict(config)
     if config.get("INSTANCE_PATH"):
         os.environ["NEUROGRADE_INSTANCE_PATH"] = str(config["INSTANCE_PATH"])
-    pm = get_plugin_manager(load_entrypoints=config.get("LOAD_PLUGIN_ENTRYPOINTS", True))
     extra = config.get("EXTRA_PLUGINS") or os.environ.get("NEUROGRADE_EXTRA_PLUGINS", "")
     if isinstance(extra, str):
         extra = [name.strip() for name in extra.split(",") if name.strip()]
-    for name in extra:
-        if pm.get_plugin(name) is None:
-            pm.register(importlib.import_module(name), name=name)
-    registry = build_registry(pm)
+    pm, registry = load_registry(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)), extra)
     engine = make_engine(config["DATABASE_URL"])
     return WorkerState(config=config, pm=pm, registry=registry, engine=engine,
                        session_factory=make_session_factory(engine),
@@ -142,6 +138,8 @@ class _Heartbeat(threading.Thread):
                         return
             except SQLAlchemyError as exc:  # the next beat retries on a fresh connection
                 log.warning("heartbeat for submission %s failed: %s", self.job_id, exc)
+            except Exception:  # whatever it was, the next beat must still happen
+                log.exception("heartbeat for submission %s failed", self.job_id)
 
 
 class _PgListener:
@@ -287,6 +285,13 @@ class Worker:
             return
         finally:
             beat.finished.set()
+        if beat.lost:
+            # another worker owns the job now; the lease check would refuse the write anyway,
+            # so do not spend up to a minute retrying it through database trouble
+            log.warning("worker %s: submission %s -> %s discarded: the lease was lost while "
+                        "grading", self.worker_id, job.id, result.status)
+            self.jobs_done += 1
+            return
         metric = getattr(self.state.registry.assignments.get(
             job.course_assignment.assignment_slug), "metric", None)
         written = self._persist(lambda s: queue.complete(

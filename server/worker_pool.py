@@ -21,16 +21,31 @@ from server.worker import GradeFn, WorkerSettings, worker_main
 log = logging.getLogger(__name__)
 
 
+#: restart delays of a worker that keeps dying soon after it started: 1 s, 2 s, 4 s … 30 s
+RESTART_FIRST_DELAY, RESTART_MAX_DELAY = 1.0, 30.0
+#: a worker that lived this long before dying counts as healthy: its restart is immediate
+STABLE_SECONDS = 60.0
+
+
 class WorkerPool:
     """N worker processes (spawned, not forked) with a supervisor thread that restarts
-    any that die; `stop()` shuts them down gracefully."""
+    any that die, backing off while they keep dying; `stop()` shuts them down gracefully."""
 
     def __init__(self, config: Mapping[str, Any], n: int, grade: GradeFn | None = None) -> None:
         self.config, self.grade = portable_config(config), grade
         self.settings = WorkerSettings.from_config(self.config)
         self._ctx = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
-        self.processes: list[Any] = [self._spawn(i) for i in range(n)]
+        #: held while spawning and while `stop()` takes its snapshot, so no worker started
+        #: during shutdown escapes the signals
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self._started: list[float] = [0.0] * n
+        self._crashes: list[int] = [0] * n
+        self._restart_at: list[float | None] = [None] * n
+        self.processes: list[Any] = []
+        with self._lock:
+            self.processes = [self._spawn(i) for i in range(n)]
         self._supervisor = threading.Thread(target=self._supervise, daemon=True,
                                             name="neurograde-worker-supervisor")
         self._supervisor.start()
@@ -39,15 +54,42 @@ class WorkerPool:
         proc = self._ctx.Process(target=worker_main, name=f"neurograde-worker-{index}",
                                  args=(self.config, index, self.grade, os.getpid()), daemon=True)
         proc.start()
+        self._started[index] = time.monotonic()
         return proc
 
     def _supervise(self) -> None:
-        while not self._stopping.wait(1.0):
+        while not self._stopping.wait(0.25):
             for i, proc in enumerate(self.processes):
-                if not proc.is_alive() and not self._stopping.is_set():
-                    log.error("worker process %s exited with %s; starting a new one",
-                              proc.pid, proc.exitcode)
-                    self.processes[i] = self._spawn(i)
+                if not proc.is_alive():
+                    self._restart(i, proc)
+
+    def _restart(self, index: int, proc: Any) -> None:
+        now = time.monotonic()
+        if self._restart_at[index] is None:
+            delay = self._backoff(index, now)
+            self._restart_at[index] = now + delay
+            log.error("worker process %s exited with %s; starting a new one in %.1f s%s",
+                      proc.pid, proc.exitcode, delay,
+                      f" ({self._crashes[index]} quick exits in a row)"
+                      if self._crashes[index] > 1 else "")
+        if now < self._restart_at[index]:
+            return
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self.processes[index] = self._spawn(index)
+            self._restart_at[index] = None
+            self.restarts += 1
+
+    def _backoff(self, index: int, now: float) -> float:
+        """No wait after a worker that ran a while; doubling waits while it keeps dying at
+        start (a broken configuration must not become a busy restart loop)."""
+        if now - self._started[index] >= STABLE_SECONDS:
+            self._crashes[index] = 0
+        self._crashes[index] += 1
+        if self._crashes[index] == 1:
+            return 0.0
+        return min(RESTART_FIRST_DELAY * 2 ** (self._crashes[index] - 2), RESTART_MAX_DELAY)
 
     @property
     def pids(self) -> list[int]:
@@ -59,7 +101,8 @@ class WorkerPool:
     def stop(self, grace_seconds: float | None = None) -> None:
         """SIGTERM (finish the current job), then SIGINT after `grace_seconds` (release
         it), then SIGKILL as a last resort (its lease expires and the job is reclaimed)."""
-        self._stopping.set()
+        with self._lock:  # after this, the supervisor starts nothing new
+            self._stopping.set()
         grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGINT, 10.0),
                           (signal.SIGKILL, 5.0)):

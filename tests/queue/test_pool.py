@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from datetime import timedelta
 
@@ -39,4 +41,27 @@ def test_embedded_workers_from_the_app_config_grade_uploads(app, state, make_sub
     assert [(r.state, r.status) for r in rows] == [(DONE, "graded")] * len(ids)
     assert pool.alive() == 2
     pool.stop(grace_seconds=5)
+    assert pool.alive() == 0
+
+
+@pytest.mark.slow
+def test_workers_dying_at_start_are_restarted_with_backoff(monkeypatch, tmp_path, caplog,
+                                                           start_workers):
+    from server import worker_pool
+
+    monkeypatch.setattr(worker_pool, "RESTART_FIRST_DELAY", 0.2)
+    monkeypatch.setattr(worker_pool, "RESTART_MAX_DELAY", 0.4)
+    # an unusable database URL: every worker process dies while building its state
+    config = {"DATABASE_URL": "nosuchdb://nowhere", "INSTANCE_PATH": str(tmp_path),
+              "LOAD_PLUGIN_ENTRYPOINTS": False, "LOG_LEVEL": "CRITICAL"}
+    with caplog.at_level(logging.ERROR, logger="server.worker_pool"):
+        pool = start_workers(config, 1, fakes.quick)
+        deadline = time.monotonic() + 30
+        while pool.restarts < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pool.stop(grace_seconds=1)
+    delays = [float(m.group(1)) for r in caplog.records
+              if (m := re.search(r"starting a new one in ([\d.]+) s", r.getMessage()))]
+    assert delays[:4] == [0.0, 0.2, 0.4, 0.4], delays  # doubling, then capped
+    assert "quick exits in a row" in caplog.text
     assert pool.alive() == 0

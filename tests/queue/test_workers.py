@@ -16,7 +16,7 @@ from sqlalchemy import text
 from grader.result import GradingResult
 from server import queue
 from server.models import DONE, QUEUED, RUNNING, GradingRecord, utcnow
-from server.worker import worker_main
+from server.worker import build_worker_state, worker_main
 from tests.queue import fakes
 from tests.queue.conftest import APP_NAME, graded_log, postgres_only
 
@@ -167,3 +167,32 @@ def test_workers_survive_terminated_connections(qdb, worker_config, start_worker
     qdb.engine.dispose()
     qdb.wait_all_done(len(ids), timeout=90)
     _assert_each_graded_once(qdb, ids, worker_config)
+
+
+CONFLICTING = ["tests.queue.throwaway_plugin", "tests.queue.conflicting_plugin"]
+
+
+def test_worker_state_disables_a_clashing_plugin_and_keeps_the_others(worker_config):
+    state = build_worker_state({**worker_config, "EXTRA_PLUGINS": CONFLICTING})
+    try:
+        reason = state.registry.errors["tests.queue.conflicting_plugin"]
+        assert "'sigmoid'" in reason and "'assignments'" in reason
+        assert state.registry.plugin_of("assignment", "sigmoid") == "assignments"
+        assert "queue-echo" in state.registry.assignments
+    finally:
+        state.engine.dispose()
+
+
+@pytest.mark.sandbox
+def test_worker_with_a_clashing_plugin_grades_an_unaffected_assignment(
+        qdb, worker_config, start_workers):
+    pytest.importorskip("grader.engine", reason="the grading engine is not installed")
+    worker_config.update(EXTRA_PLUGINS=CONFLICTING, LEASE_SECONDS=10)
+    ca = qdb.course_assignment("queue-echo")
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    pool = start_workers(worker_config, 1, None)  # the real grade_job and sandbox
+    qdb.wait_all_done(1, timeout=60)
+    row = qdb.get(sid)
+    assert (row.status, row.score, row.attempts) == ("graded", 3.0, 1), row.result
+    assert pool.alive() == 1 and pool.restarts == 0

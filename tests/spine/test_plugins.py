@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from plugins import DatasetDef, RubricDef, hookimpl
 from plugins.manager import get_plugin_manager
 from server import create_app, load_plugins
 from tests.spine.plugin_helpers import (
@@ -185,3 +187,105 @@ def test_app_starts_and_cli_lists_broken_and_duplicate_plugins(tmp_path):
     assert any(x.startswith("second-course") and "BROKEN" in x and "not active" in x
                for x in lines)
     assert "error: plugin 'second-course'" in result.output
+
+
+class _Typed:
+    """One plugin per kind of badly typed definition (dataclasses do not check types)."""
+
+    def __init__(self, assignments=(), rubrics=(), datasets=(), raises=False) -> None:
+        self.items = {"assignments": assignments, "rubrics": rubrics, "datasets": datasets}
+        self.raises = raises
+
+    @hookimpl
+    def neurograde_register_assignments(self):
+        if self.raises:
+            raise ValueError("no course folder")
+        return list(self.items["assignments"])
+
+    @hookimpl
+    def neurograde_register_rubrics(self):
+        return list(self.items["rubrics"])
+
+    @hookimpl
+    def neurograde_register_datasets(self):
+        return list(self.items["datasets"])
+
+
+def test_badly_typed_definitions_are_reported_by_name_and_the_rest_load(pm, tmp_path):
+    good = make_assignment("good", tmp_path)
+    reference = str(good.reference_path)
+    broken = {
+        "str-path": _Typed([make_assignment("str-path", tmp_path, reference_path=reference)]),
+        "no-checks": _Typed([make_assignment("no-checks", tmp_path, checks=None)]),
+        "not-a-check": _Typed([make_assignment("not-a-check", tmp_path,
+                                               checks=("answer", 42))]),
+        "raising-hook": _Typed(raises=True),
+        "bad-rubric": _Typed(rubrics=[RubricDef(name="r", assignment="good", points=None)]),
+        "bad-dataset": _Typed(datasets=[DatasetDef(name=3, load=None)]),
+        "bad-limits": _Typed([make_assignment("bad-limits", tmp_path, limits={"wall": 1})]),
+    }
+    for name, plugin in broken.items():
+        pm.register(plugin, name=name)
+    pm.register(AssignmentPlugin([good], datasets=[tiny_dataset("fine-data")]), name="fine")
+    _pm, registry = load_plugins(pm=pm)
+    assert set(registry.errors) == set(broken), registry.errors
+    errors = registry.errors
+    assert "reference_path must be Path, got str" in errors["str-path"]
+    assert "checks must be a tuple of CheckDef, got NoneType" in errors["no-checks"]
+    assert "is not a CheckDef" in errors["not-a-check"]
+    assert "ValueError: no course folder" in errors["raising-hook"]
+    assert "points must be Mapping" in errors["bad-rubric"]
+    assert "name must be str" in errors["bad-dataset"]
+    assert "limits must be Limits" in errors["bad-limits"]
+    assert set(registry.assignments) >= {"good", "sigmoid"}
+    assert not set(registry.assignments) & set(broken)
+    assert "fine-data" in registry.datasets and "r" not in registry.rubrics
+
+
+def test_a_definition_that_fails_while_being_validated_is_reported(pm, tmp_path):
+    class Exploding(type(tmp_path)):  # a concrete Path class (Python 3.11)
+        def is_file(self) -> bool:
+            raise PermissionError("the course share is not mounted")
+
+    odd = make_assignment("odd", tmp_path, reference_path=Exploding(tmp_path / "x.py"))
+    pm.register(_Typed([odd]), name="odd-plugin")
+    pm.register(AssignmentPlugin([make_assignment("kept", tmp_path)]), name="kept-plugin")
+    _pm, registry = load_plugins(pm=pm)
+    assert "PermissionError: the course share is not mounted" in registry.errors["odd-plugin"]
+    assert "kept" in registry.assignments and "odd" not in registry.assignments
+
+
+CLASHING_PLUGIN = """
+    from pathlib import Path
+
+    from plugins import AssignmentDef, CheckDef, Outcome, hookimpl
+
+    @hookimpl
+    def neurograde_register_assignments():
+        return [AssignmentDef(slug="sigmoid", title="Shadow", handout="", starter="",
+                              reference_path=Path(__file__),
+                              checks=(CheckDef("x", lambda ctx: Outcome(True)),))]
+    """
+
+
+@pytest.mark.sandbox
+def test_cli_grades_and_lists_despite_a_clashing_installed_plugin(monkeypatch, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    write_distribution(site, "ng-shadow", "ng_shadow_plugin", CLASHING_PLUGIN)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    reference = ROOT / "assignments" / "sigmoid" / "reference.py"
+    graded = CliRunner().invoke(main, ["grade", str(reference), "--assignment", "sigmoid",
+                                       "--json"])
+    assert graded.exit_code == 0, graded.output
+    result = json.loads(graded.output[graded.output.index("{"):])
+    assert result["status"] == "graded" and result["score"] == result["max_score"] > 0
+    assert result["provenance"]["plugin"] == "assignments"
+    listed = CliRunner().invoke(main, ["datasets", "list"])  # grader/course_cli.py
+    assert listed.exit_code == 0, listed.output
+    assert "mnist" in listed.output
