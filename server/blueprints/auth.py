@@ -45,45 +45,57 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 class LoginLimiter:
-    """At most `limit` failed logins per `window` seconds per username and per address.
+    """Failed logins per `window` seconds: at most `limit` per (client address, username)
+    and `address_limit` per address.
+
+    The pair is the tight budget: a classroom behind one NAT shares an address, so one
+    student's typos must not lock out their classmates, and someone elsewhere must not be
+    able to lock out a named student. The loose per-address budget still stops one machine
+    from guessing across many usernames. A successful login clears its pair only.
 
     In-process memory: with several web processes each enforces its own budget, which
-    still caps guessing at a small multiple of `limit`.
+    still caps guessing at a small multiple of the limits.
     """
 
     MAX_KEYS = 10_000
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit, self.window = limit, window
-        self._fails: dict[str, deque[float]] = {}
+    def __init__(self, limit: int = 5, window: float = 300.0, address_limit: int = 100) -> None:
+        self.limit, self.window, self.address_limit = limit, window, address_limit
+        self._fails: dict[tuple[str, ...], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
+    def _budgets(self, address: str, username: str) -> tuple[tuple[tuple[str, ...], int], ...]:
+        return ((("pair", address, username.lower()), self.limit),
+                (("addr", address), self.address_limit))
+
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
         fails = self._fails.setdefault(key, deque())
         while fails and now - fails[0] > self.window:
             fails.popleft()
         return fails
 
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until another attempt is allowed (0 = now)."""
+    def retry_after(self, address: str, username: str) -> int:
+        """Seconds until `username` may try again from `address` (0 = now)."""
         now = time.monotonic()
         with self._lock:
-            waits = [self.window - (now - fails[0]) for key in keys
-                     if len(fails := self._recent(key, now)) >= self.limit]
+            waits = [self.window - (now - fails[-limit])
+                     for key, limit in self._budgets(address, username)
+                     if len(fails := self._recent(key, now)) >= limit]
         return int(max(waits, default=0)) + (1 if waits else 0)
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, address: str, username: str) -> None:
         now = time.monotonic()
         with self._lock:
             if len(self._fails) > self.MAX_KEYS:  # many distinct names: forget stale ones
                 for key in [k for k in self._fails if not self._recent(k, now)]:
                     del self._fails[key]
-            for key in keys:
+            for key, _limit in self._budgets(address, username):
                 self._recent(key, now).append(now)
 
-    def reset(self, key: str) -> None:
+    def succeeded(self, address: str, username: str) -> None:
+        """Forget this pair's failures (the address budget keeps them)."""
         with self._lock:
-            self._fails.pop(key, None)
+            self._fails.pop(self._budgets(address, username)[0][0], None)
 
 
 @bp.record_once
@@ -98,7 +110,8 @@ def _setup(state: BlueprintSetupState) -> None:
                             os.environ.get("NEUROGRADE_SECURE_COOKIES", "") == "1")
     if secure:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
-    limits = app.config.get("LOGIN_RATE_LIMIT", (5, 300.0))
+    # (failures per address and username, window in seconds, failures per address)
+    limits = app.config.get("LOGIN_RATE_LIMIT", (5, 300.0, 100))
     app.extensions["neurograde_login_limiter"] = LoginLimiter(*limits)
     if login_manager._user_callback is None:  # the spine may provide its own loader
         login_manager.user_loader(_load_user)
@@ -142,20 +155,21 @@ def login():
         return render_template("auth/login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    keys = (f"user:{username.lower()}", f"addr:{request.remote_addr}")
-    wait = _limiter().retry_after(*keys)
+    # behind a proxy this is the client's address only with NEUROGRADE_TRUSTED_PROXIES set
+    address = request.remote_addr or ""
+    wait = _limiter().retry_after(address, username)
     if wait:
-        log.warning("login rate limit hit for %r from %s", username, request.remote_addr)
+        log.warning("login rate limit hit for %r from %s", username, address)
         flash(f"Too many failed attempts. Try again in {wait} seconds.", "error")
         return render_template("auth/login.html", username=username,
                                next=request.form.get("next", "")), 429
     user = accounts.find_user(get_session(), username)
     if not accounts.verify_password(user, password):
-        _limiter().failed(*keys)
+        _limiter().failed(address, username)
         flash("Wrong username or password.", "error")
         return render_template("auth/login.html", username=username,
                                next=request.form.get("next", "")), 401
-    _limiter().reset(keys[0])
+    _limiter().succeeded(address, username)
     login_user(user)
     log.info("user %s logged in", user.id)
     return redirect(_safe_next(request.form.get("next")))
