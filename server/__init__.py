@@ -73,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_config(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
+    _trust_proxies(app, int(settings.get("TRUSTED_PROXIES") or 0))
     app.extensions["neurograde"] = build_state(settings)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -86,6 +87,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     csrf.exempt(healthz)
     return app
+
+
+def _trust_proxies(app: Flask, proxies: int) -> None:
+    """Behind `proxies` reverse proxies, take the client's address, scheme, host and port
+    from their X-Forwarded-* headers: external URLs (the API's `url`, which the CLI polls
+    with its token) must be https, and the login limit must see the client, not the proxy.
+    With 0 the headers are ignored, since anyone could send them."""
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
 
 
 def _register_blueprints(app: Flask) -> None:

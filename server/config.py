@@ -72,11 +72,15 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 1024 * (_env_int("NEUROGRADE_MAX_UPLOAD_KB", DEFAULT_MAX_UPLOAD_KB)
                                       or DEFAULT_MAX_UPLOAD_KB),
         "LOAD_PLUGIN_ENTRYPOINTS": os.environ.get("NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD") != "1",
+        #: reverse proxies in front of the app whose X-Forwarded-* headers are believed
+        "TRUSTED_PROXIES": _env_int("NEUROGRADE_TRUSTED_PROXIES", 0),
     }
     config.update(overrides)
     config["INSTANCE_PATH"] = str(instance)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = load_secret_key(instance)
+    if int(config.get("TRUSTED_PROXIES") or 0) < 0:
+        raise ValueError("NEUROGRADE_TRUSTED_PROXIES must be 0 or more")
     if config.get("EMBEDDED_WORKERS") is None:
         config["EMBEDDED_WORKERS"] = default_workers(config["DATABASE_URL"])
     return config

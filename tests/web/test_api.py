@@ -202,3 +202,39 @@ def test_token_last_used_is_written_at_most_once_a_minute(client, db, auth, toy_
     assert client.get(url, headers=headers).status_code == 200
     db.expire_all()
     assert db.query(ApiToken).one().last_used_at > first
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",
+             "X-Forwarded-Host": "grader.example.org"}
+
+
+def forwarded_submit_and_login(client, auth, toy_classroom, make_user):
+    """The API's `url` and the address the login limit sees, for a forwarded request."""
+    response = post(client, {**auth.headers(toy_classroom.alice), **FORWARDED})
+    make_user(username="pia", password="right")
+    for _ in range(5):  # from the proxy's own address, as the client
+        client.post("/login", data={"username": "pia", "password": "typo"},
+                    headers=FORWARDED, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    direct = client.post("/login", data={"username": "pia", "password": "right"},
+                         headers={"X-Forwarded-For": "198.51.100.1"},
+                         environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    return response.get_json()["url"], direct.status_code
+
+
+class TestOneTrustedProxy:
+    @pytest.fixture
+    def app_config(self):
+        return {"TRUSTED_PROXIES": 1}
+
+    def test_forwarded_scheme_host_and_address_are_honoured(self, client, auth, toy_classroom,
+                                                            make_user):
+        url, login = forwarded_submit_and_login(client, auth, toy_classroom, make_user)
+        assert url.startswith("https://grader.example.org/api/v1/submissions/")
+        assert login == 302  # another client behind the proxy: its own budget
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(client, auth, toy_classroom,
+                                                               make_user):
+    url, login = forwarded_submit_and_login(client, auth, toy_classroom, make_user)
+    assert url.startswith("http://localhost/api/v1/submissions/")
+    assert login == 429  # every request comes from the proxy's address
