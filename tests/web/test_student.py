@@ -140,8 +140,9 @@ def test_hard_cutoff_is_enforced(client, auth, db, toy_classroom):
     ca.hard_cutoff = utcnow() - timedelta(minutes=1)
     db.commit()
     auth.login(toy_classroom.alice)
-    assert "no longer accepts" in client.get(
-        "/courses/c1/assignments/toy/").get_data(as_text=True)
+    page = client.get("/courses/c1/assignments/toy/").get_data(as_text=True)
+    assert "no longer accepts" in page and 'id="upload-form"' not in page
+    assert 'href="/courses/c1/assignments/toy/starter.py"' in page  # still downloadable
     response = upload(client)
     assert "Submissions closed" in client.get(response.headers["Location"]).get_data(
         as_text=True)
@@ -160,8 +161,9 @@ def test_daily_limit_ignores_internal_errors(client, auth, db, toy_classroom, fi
     upload(client)
     assert count(db) == 3  # the internal error did not use up one of the two
     response = upload(client)
-    assert "used all 2 submissions" in client.get(response.headers["Location"]).get_data(
-        as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "used all 2 submissions" in page and 'id="upload-form"' not in page
+    assert 'href="/courses/c1/assignments/toy/starter.py"' in page  # still downloadable
     assert count(db) == 3
 
 
