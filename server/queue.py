@@ -6,8 +6,9 @@ transaction, so nothing is lost between upload and queue. A worker `claim`s a jo
 ``UPDATE``), renews its lease with `heartbeat` while grading, and writes the result
 with `complete`, which only lands if the worker still holds the lease token. A job
 whose lease expired (worker killed, machine lost) is put back by `reclaim_expired`;
-after `max_attempts` it ends as ``internal_error`` with the reason kept in
-``last_error``.
+after `max_attempts` it ends as ``internal_error``. Every attempt leaves a `GradingRecord`
+in the submission's history (a retried one with status ``internal_error`` and
+``result["retried"]``), and the latest reason is also kept in ``last_error``.
 
 Claim order (fairness at a deadline rush): lane first (fresh submissions before
 regrades), then round-robin by student — a job's turn is its position among that
@@ -27,7 +28,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, cast, func, literal, select, text, update
+from sqlalchemy import Integer, Select, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -213,7 +214,7 @@ def complete(session: Session, submission_id: int, lease_token: str, result: Gra
     """
     try:
         if result.status == INTERNAL_ERROR and _retry(session, submission_id, lease_token,
-                                                      _error_text(result), max_attempts):
+                                                      result, max_attempts):
             session.commit()
             log.warning("submission %s: internal error, queued again: %s",
                         submission_id, result.message)
@@ -228,14 +229,30 @@ def complete(session: Session, submission_id: int, lease_token: str, result: Gra
     return written
 
 
-def _retry(session: Session, submission_id: int, lease_token: str, error: str,
+def _retry(session: Session, submission_id: int, lease_token: str, result: GradingResult,
            max_attempts: int) -> bool:
-    res = session.execute(
+    worker_id = session.scalar(select(_T.c.worker_id).where(
+        _T.c.id == submission_id, _T.c.lease_token == lease_token))
+    return _requeue(session, submission_id, lease_token, result, worker_id,
+                    _T.c.attempts < max_attempts)
+
+
+def _requeue(session: Session, submission_id: int, lease_token: str, result: GradingResult,
+             worker_id: str | None, *guards: Any) -> bool:
+    """Put a running job back in the queue and record the failed attempt in its history."""
+    row = session.execute(
         update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
-                         _T.c.state == RUNNING, _T.c.attempts < max_attempts)
+                         _T.c.state == RUNNING, *guards)
         .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
-                last_error=error))
-    return res.rowcount == 1
+                last_error=_error_text(result))
+        .returning(_T.c.attempts, _T.c.regrade_batch_id)).first()
+    if row is None:
+        return False
+    session.add(GradingRecord(
+        submission_id=submission_id, status=INTERNAL_ERROR, score=0.0, max_score=0.0,
+        result={**_jsonable(result.to_dict()), "retried": True}, worker_id=worker_id,
+        attempt=row.attempts, regrade_batch_id=row.regrade_batch_id))
+    return True
 
 
 def _finish(session: Session, submission_id: int, lease_token: str, result: GradingResult,
@@ -302,24 +319,29 @@ def _error_text(result: GradingResult) -> str:
 
 def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> int:
     """Put jobs whose lease expired back in the queue; jobs out of attempts end as
-    `internal_error` (result written, reason in `last_error`). Returns how many changed."""
+    `internal_error` (result written, reason in `last_error`). Each lost attempt is
+    recorded in the job's history. Returns how many changed."""
     now = _now(session)
-    expired = (_T.c.state == RUNNING) & (_T.c.lease_expires_at < now)
-    reason = (literal("lease expired on worker ") + func.coalesce(_T.c.worker_id, "?")
-              + literal(" during attempt ") + cast(_T.c.attempts, String))
-    changed = session.execute(
-        update(_T).where(expired, _T.c.attempts < max_attempts)
-        .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
-                last_error=reason)).rowcount
-    lost = select(_T.c.id, _T.c.lease_token, _T.c.worker_id, _T.c.attempts).where(
-        expired, _T.c.attempts >= max_attempts)
+    still_expired = (_T.c.state == RUNNING) & (_T.c.lease_expires_at < now)
+    candidates = select(_T.c.id, _T.c.lease_token, _T.c.worker_id, _T.c.attempts).where(
+        still_expired)
     if is_postgres(session):
-        lost = lost.with_for_update(skip_locked=True)
-    for row in session.execute(lost).all():
+        candidates = candidates.with_for_update(skip_locked=True)
+    changed = 0
+    for row in session.execute(candidates).all():
+        lost = f"lease expired on worker {row.worker_id or '?'} during attempt {row.attempts}"
+        if row.attempts < max_attempts:
+            failure = GradingResult.failure(INTERNAL_ERROR, "The grading worker was lost; "
+                                            "the submission is graded again.")
+            failure.stderr = lost
+            # the guard repeats the expiry test: a heartbeat may have landed meanwhile
+            changed += _requeue(session, row.id, row.lease_token, failure, row.worker_id,
+                                still_expired)
+            continue
         message = (f"Grading failed {row.attempts} times for reasons on our side (the grading "
                    "worker was lost). This is not your fault and does not count against you.")
         failure = GradingResult.failure(INTERNAL_ERROR, message)
-        failure.stderr = f"lease expired on worker {row.worker_id} during attempt {row.attempts}"
+        failure.stderr = lost
         changed += _finish(session, row.id, row.lease_token, failure, None)
     session.commit()
     if changed:

@@ -61,9 +61,10 @@ def start_regrade(session: Session, ca: CourseAssignment, scope: str, *,
     # one guarded UPDATE: rows a worker or another regrade took meanwhile are skipped
     queued = session.execute(
         update(Submission).where(Submission.id.in_(targets), Submission.state == DONE)
+        # last_error belongs to the previous grading; a fresh regrade starts without one
         .values(state=QUEUED, lane=LANE_REGRADE, attempts=0, regrade_batch_id=batch.id,
                 enqueued_at=utcnow(), worker_id=None, lease_token=None, lease_expires_at=None,
-                started_at=None)
+                started_at=None, last_error=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.expire_all()  # loaded submissions must show their new state

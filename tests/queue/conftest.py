@@ -88,10 +88,13 @@ class QueueDB:
             s.commit()
         return ids
 
-    def record_counts(self) -> dict[int, int]:
+    def record_counts(self, status: str | None = None) -> dict[int, int]:
+        """Grading records per submission (only those with `status`, if given)."""
+        stmt = select(GradingRecord.submission_id, func.count())
+        if status is not None:
+            stmt = stmt.where(GradingRecord.status == status)
         with self.session() as s:
-            return dict(s.execute(select(GradingRecord.submission_id, func.count())
-                                  .group_by(GradingRecord.submission_id)).all())
+            return dict(s.execute(stmt.group_by(GradingRecord.submission_id)).all())
 
     def count(self, **where: Any) -> int:
         with self.session() as s:

@@ -132,7 +132,10 @@ def test_internal_error_is_retried_then_kept(qdb):
     row = qdb.get(sid)
     assert (row.state, row.status, row.lease_token) == (QUEUED, None, None)
     assert "sandbox unavailable" in row.last_error and "bwrap: no" in row.last_error
-    assert qdb.record_counts() == {}
+    with qdb.session() as s:  # the failed attempt is in the history
+        (retried,) = s.query(GradingRecord).all()
+    assert (retried.status, retried.attempt, retried.worker_id) == ("internal_error", 1, "w1")
+    assert retried.result["retried"] and "bwrap: no" in retried.result["stderr"]
     second = claim(qdb)
     assert second.attempts == 2
     assert complete(qdb, second, error, max_attempts=2)
@@ -140,8 +143,9 @@ def test_internal_error_is_retried_then_kept(qdb):
     assert (row.state, row.status, row.attempts) == (DONE, "internal_error", 2)
     assert "sandbox unavailable" in row.last_error
     with qdb.session() as s:
-        (record,) = s.query(GradingRecord).all()
-    assert (record.status, record.attempt) == ("internal_error", 2)
+        records = s.query(GradingRecord).order_by(GradingRecord.id).all()
+    assert [(r.status, r.attempt, "retried" in r.result) for r in records] == [
+        ("internal_error", 1, True), ("internal_error", 2, False)]
 
 
 def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
@@ -166,7 +170,11 @@ def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
     assert (row.state, row.status, row.attempts) == (DONE, "internal_error", 2)
     assert "also-lost" in row.last_error
     assert "not your fault" in row.result["message"]
-    assert qdb.record_counts() == {sid: 1}
+    with qdb.session() as s:  # one record per attempt, naming the lost worker
+        records = s.query(GradingRecord).order_by(GradingRecord.id).all()
+    assert [(r.attempt, r.worker_id, r.status) for r in records] == [
+        (1, "lost-worker", "internal_error"), (2, "also-lost", "internal_error")]
+    assert records[0].result["retried"] and "lost-worker" in records[0].result["stderr"]
 
 
 def test_heartbeat_extends_the_lease_and_reports_loss(qdb):
@@ -230,3 +238,21 @@ def test_notify_is_delivered_on_commit(qdb):
         assert len(list(conn.notifies(timeout=2, stop_after=1))) == 1
     finally:
         raw.invalidate()
+
+
+def test_regrade_starts_afresh_without_the_old_error(qdb):
+    from server.models import CourseAssignment
+    from server.services.regrade import start_regrade
+
+    ca_id = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca_id)
+    job = claim(qdb)
+    assert complete(qdb, job, GradingResult.failure("internal_error", "disk full"),
+                    max_attempts=1)
+    assert "disk full" in qdb.get(sid).last_error
+    with qdb.session() as s:
+        start_regrade(s, s.get(CourseAssignment, ca_id), "one", submission_id=sid)
+        s.commit()
+    row = qdb.get(sid)
+    assert (row.state, row.attempts, row.last_error) == (QUEUED, 0, None)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 def _assert_each_graded_once(qdb, ids, config) -> None:
-    counts = qdb.record_counts()
+    counts = qdb.record_counts(status="graded")  # lost attempts may add internal_error ones
     assert {i: counts.get(i, 0) for i in ids} == dict.fromkeys(ids, 1)
     assert qdb.count(state=QUEUED) == 0 and qdb.count(state=RUNNING) == 0
     assert qdb.count(status="graded") == len(ids)
@@ -66,12 +66,14 @@ def test_sigkilled_worker_job_is_reclaimed_and_its_late_write_rejected(
     assert (row.status, row.attempts, row.score) == ("graded", 2, 1.0)
     assert f":{victim}" in row.last_error and "attempt 1" in row.last_error
     with qdb.session() as s:
-        (record,) = s.query(GradingRecord).all()
+        lost, record = s.query(GradingRecord).order_by(GradingRecord.id).all()
+        assert (lost.attempt, lost.worker_id, lost.status) == (1, first.worker_id,
+                                                               "internal_error")
         assert record.attempt == 2 and record.worker_id != first.worker_id
         # the killed worker's result arriving late must not clobber the new one
         late = GradingResult(status="graded", score=0.0, max_score=1.0)
         assert not queue.complete(s, sid, first.lease_token, late)
-    assert qdb.get(sid).score == 1.0 and qdb.record_counts() == {sid: 1}
+    assert qdb.get(sid).score == 1.0 and qdb.record_counts() == {sid: 2}
     assert [a for s_, a, _p in graded_log(worker_config)] == [1, 2]
 
 
@@ -196,3 +198,22 @@ def test_worker_with_a_clashing_plugin_grades_an_unaffected_assignment(
     row = qdb.get(sid)
     assert (row.status, row.score, row.attempts) == ("graded", 3.0, 1), row.result
     assert pool.alive() == 1 and pool.restarts == 0
+
+
+def test_a_job_that_always_fails_ends_as_internal_error_after_max_attempts(
+        qdb, worker_config, start_workers):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    worker_config["MAX_ATTEMPTS"] = 2
+    start_workers(worker_config, 2, fakes.always_internal_error)
+    qdb.wait_all_done(1, timeout=60)
+    row = qdb.get(sid)
+    assert (row.state, row.status, row.attempts) == (DONE, "internal_error", 2)
+    assert "the grader is broken" in row.last_error
+    assert row.result["message"] == "the grader is broken"
+    assert [a for s_, a, _p in graded_log(worker_config)] == [1, 2]  # never a third time
+    with qdb.session() as s:
+        history = s.query(GradingRecord).order_by(GradingRecord.id).all()
+    assert [(r.attempt, r.status, bool(r.result.get("retried"))) for r in history] == [
+        (1, "internal_error", True), (2, "internal_error", False)]
