@@ -24,7 +24,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from server.blueprints import install_template_helpers
 from server.db import get_session
@@ -32,7 +32,7 @@ from server.errors import ValidationError
 from server.extensions import login_manager
 from server.models import ApiToken, User
 from server.services import accounts, tokens
-from server.services.leaderboard import default_pseudonym
+from server.services.leaderboard import default_pseudonym, display_pseudonym
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -217,14 +217,18 @@ def save_profile():
 
 
 def _pseudonym_taken(pseudonym: str) -> bool:
-    """Pseudonyms must not impersonate someone else (their pseudonym or username)."""
-    from sqlalchemy import func, or_
-
+    """Pseudonyms must not impersonate anyone: not their username, not the name they appear
+    under on leaderboards (chosen or generated, e.g. a classmate's ``Nimble Otter 42``)."""
     lowered = pseudonym.lower()
-    return get_session().scalar(select(User.id).where(
-        User.id != current_user.id,
-        or_(func.lower(User.pseudonym) == lowered, func.lower(User.username) == lowered))
-    ) is not None
+    session = get_session()
+    if session.scalar(select(User.id).where(
+            User.id != current_user.id,
+            or_(func.lower(User.pseudonym) == lowered, func.lower(User.username) == lowered))
+    ) is not None:
+        return True
+    # everyone else's generated name; every account, so one enrolled later is covered too
+    others = session.scalars(select(User).where(User.id != current_user.id))
+    return any(display_pseudonym(user).lower() == lowered for user in others)
 
 
 @bp.post("/settings/password")

@@ -126,11 +126,21 @@ def _num(value: float) -> str:
     return f"{round(value, 4):g}"
 
 
+#: cells starting with these run as formulas in spreadsheets (tab and CR too: some
+#: programs strip them and read what follows), so such cells get a leading quote (OWASP)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defused(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _write_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF as RFC 4180 says: with it the writer also quotes a cell holding a bare CR,
+    # which would otherwise split the row in a spreadsheet
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        # A leading =, +, - or @ would run as a formula in a spreadsheet.
-        writer.writerow(["'" + v if v[:1] in ("=", "+", "-", "@") else v for v in row])
+        writer.writerow([_defused(v) for v in row])
     return out.getvalue()

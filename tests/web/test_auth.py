@@ -84,6 +84,12 @@ def test_pseudonym_and_opt_out(client, auth, db, make_user):
     assert response.status_code == 400 and "taken" in response.get_data(as_text=True)
     response = client.post("/settings/profile", data={"pseudonym": "hal"})
     assert response.status_code == 400  # a pseudonym may not be someone's username
+    from server.services.leaderboard import default_pseudonym
+
+    ivo = make_user(username="ivo")  # ivo chose none: he appears under a generated name
+    response = client.post("/settings/profile",
+                           data={"pseudonym": default_pseudonym(ivo).upper()})
+    assert response.status_code == 400 and "taken" in response.get_data(as_text=True)
     response = client.post("/settings/profile",
                            data={"pseudonym": "<b>Speedy</b>", "opt_out": "on"})
     assert response.status_code == 302

@@ -323,7 +323,7 @@ def test_grades_csv_one_row_per_student_best_score_after_penalties(
     second = make_course_assignment(course=course, assignment_slug="beta")
     alice = make_user(username="alice", name="Alice", email="a@example.org", course=course)
     bob = make_user(username="bob", name="=HYPERLINK(1)", course=course)
-    make_user(username="carol", course=course)  # no submissions: empty cells
+    make_user(username="carol", name="\t=1+2", email="\r@x", course=course)  # no submissions
     graded(alice, ca, 6.0)  # on time
     graded(alice, ca, 10.0, at=DEADLINE + timedelta(hours=30))  # 2 days late: 10 * 0.8 = 8
     graded(bob, ca, 9.0, at=DEADLINE + timedelta(days=1, hours=1))  # 2 days: 7.2
@@ -342,6 +342,7 @@ def test_grades_csv_one_row_per_student_best_score_after_penalties(
     assert by_user["bob"][3:] == ["7.2", "3"]
     assert by_user["bob"][1] == "'=HYPERLINK(1)"  # no formula injection
     assert by_user["carol"][3:] == ["", ""]
+    assert by_user["carol"][1:3] == ["'\t=1+2", "'\r@x"]
 
 
 # --- roster ----------------------------------------------------------------------------------
