@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -76,3 +78,39 @@ def test_postgres_upgrade_matches_models(pg_schema_url):
     assert schema_diff(pg_schema_url) == []
     command.downgrade(alembic_config(pg_schema_url), "base")
     assert table_names(pg_schema_url) == {"alembic_version"}
+
+
+def _upgrade_at_once(url: str, barrier, locked: bool) -> None:
+    """Child process: wait for the others, then upgrade (what each `serve` does at start)."""
+    from server.cli import upgrade_database_locked
+
+    barrier.wait(60)
+    (upgrade_database_locked if locked else upgrade_database)(url)
+
+
+def _concurrent_upgrades(url: str, n: int, locked: bool = True) -> list[int | None]:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(n)
+    procs = [ctx.Process(target=_upgrade_at_once, args=(url, barrier, locked))
+             for _ in range(n)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    return [proc.exitcode for proc in procs]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_concurrent_postgres_upgrades_of_an_empty_schema_all_succeed(pg_schema_url):
+    assert table_names(pg_schema_url) == set()
+    assert _concurrent_upgrades(pg_schema_url, 3) == [0, 0, 0]
+    assert table_names(pg_schema_url) == TABLES
+    assert schema_diff(pg_schema_url) == []
+
+
+@pytest.mark.slow
+def test_concurrent_sqlite_upgrades_all_succeed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'together.sqlite3'}"
+    assert _concurrent_upgrades(url, 3) == [0, 0, 0]
+    assert schema_diff(url) == []
