@@ -2,7 +2,8 @@
 
 `grade_submission` never raises for anything a submission does: every path ends
 in a `GradingResult`. A check runs in this (trusted) process and talks to the
-child only through its `CheckContext`; hidden expected values stay here.
+child only through its `CheckContext`; hidden expected values stay here, and the
+context refuses to send the hidden parts of a dataset (or views of them) to the child.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 INTERNAL_MESSAGE = ("The grader itself failed (this is not your fault and does not count "
                     "against you); the submission will be graded again.")
 _references: dict[tuple[str, int], ModuleType] = {}
+
+
+class HiddenDataError(RuntimeError):
+    """A check tried to send a hidden part of a dataset into the sandbox (a bug in the check)."""
 
 
 def grade_submission(source: str | bytes, assignment: AssignmentDef, *,
@@ -92,6 +97,9 @@ class _Run:
         self.seed, self.params, self.datasets = seed, params, datasets
         self.fingerprints: dict[str, str] = {}
         self.results: list[CheckResult] = []
+        self.hidden: dict[int, tuple[str, np.ndarray]] = {}  # id -> ("dataset/key", array)
+        forbidden = rubric.forbidden_imports
+        self.forbidden = tuple(assignment.forbidden_imports if forbidden is None else forbidden)
 
     def points(self, check: CheckDef) -> float:
         return float(self.rubric.points.get(check.name, check.points))
@@ -108,12 +116,11 @@ class _Run:
 
     def grade(self, source: str | bytes) -> GradingResult:
         limits = self.assignment.limits
-        text, problem = check_source(source, max_kb=limits.max_source_kb,
-                                     forbidden=self.assignment.forbidden_imports)
+        forbidden = self.forbidden
+        text, problem = check_source(source, max_kb=limits.max_source_kb, forbidden=forbidden)
         if problem is not None:
             return self.failure(problem.status, problem.message)
         reference = load_reference(self.assignment.reference_path)
-        forbidden = tuple(self.assignment.forbidden_imports)
         pool = default_pool()
         session = (pool.take(limits, forbidden) if pool else None) or Session(
             text, limits, forbidden=forbidden)
@@ -194,6 +201,7 @@ class Context:
     def timed_call(self, function: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
         visible = self._check.visibility == "visible"
         label = describe_call(function, args, kwargs) if visible else f"{function}(…)"
+        self._refuse_hidden((args, kwargs), f"call {function}")
         return self._session.call(function, args, kwargs, label)
 
     def dataset(self, name: str) -> Dataset:
@@ -202,10 +210,46 @@ class Context:
                                "but no dataset store was given")
         data = self._run.datasets.get(name)
         self._run.fingerprints[name] = data.fingerprint
+        for key in data.hidden:
+            if isinstance(data.arrays.get(key), np.ndarray):
+                self._run.hidden[id(data.arrays[key])] = (f"{name}/{key}", data.arrays[key])
         return data
 
     def share(self, array: np.ndarray) -> Any:
+        self._refuse_hidden(array, "share")
         return self._session.share(array)
+
+    def _refuse_hidden(self, value: Any, action: str) -> None:
+        """Raise HiddenDataError if `value` holds a hidden dataset array or a view of one."""
+        if not self._run.hidden:
+            return
+        for array in _arrays_in(value):
+            for name, hidden in self._run.hidden.values():
+                if _overlaps(array, hidden):
+                    log.error("check %r of %s tried to %s with hidden data %s; refused",
+                              self._check.name, self._run.assignment.slug, action, name)
+                    raise HiddenDataError(f"check {self._check.name!r} tried to send "
+                                          f"hidden data {name} to the sandbox")
+
+
+def _arrays_in(value: Any, depth: int = 0) -> list[np.ndarray]:
+    """The numpy arrays inside the (list/tuple/dict) arguments of a call."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if depth > 32 or not isinstance(value, (list, tuple)):  # deeper cannot cross the wire
+        return []
+    return [a for item in value for a in _arrays_in(item, depth + 1)]
+
+
+def _overlaps(array: np.ndarray, hidden: np.ndarray) -> bool:
+    if not np.may_share_memory(array, hidden):  # bounds only: cheap
+        return False
+    try:
+        return bool(np.shares_memory(array, hidden, max_work=100_000))
+    except np.exceptions.TooHardError:
+        return True  # cannot tell cheaply: refuse
 
 
 def describe_call(function: str, args: tuple, kwargs: dict) -> str:

@@ -132,6 +132,8 @@ class RubricDef:
     params: Mapping[str, Any] = field(default_factory=dict)  #: handed to checks as ctx.params
     late_penalty_per_day: float = 0.0  #: fraction of the score lost per late day
     description: str = ""
+    #: imports refused for this rubric (static scan + sandbox); None = the assignment's list
+    forbidden_imports: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from grader.engine import grade_submission
 from plugins.types import CheckDef, Dataset, Outcome, RubricDef, StudentCallError
 
-from .conftest import GOOD, check_hidden_add, check_visible_add
+from .conftest import FAST, GOOD, check_hidden_add, check_visible_add
 
 pytestmark = pytest.mark.sandbox
 
@@ -133,6 +134,54 @@ def test_runtime_blocks_forbidden_imports_hidden_from_the_static_scan(make_assig
     assert result.status == "import_error" and "may not be used" in result.message
 
 
+def test_a_rubric_can_set_its_own_forbidden_imports(make_assignment):
+    assignment = make_assignment()  # forbids the ML frameworks
+    strict = RubricDef("no-wave", "adder", forbidden_imports=("wave",))
+    result = grade_submission("import wave\n" + GOOD, assignment, rubric=strict)
+    assert result.status == "forbidden_import" and "`wave`" in result.message
+    hidden = "name = 'wa' + 've'\n__import__(name)\n" + GOOD  # past the static scan
+    result = grade_submission(hidden, assignment, rubric=strict)
+    assert result.status == "import_error" and "wave may not be used" in result.message
+    # the rubric's list replaces the assignment's: sklearn passes the scan (and is absent)
+    result = grade_submission("import sklearn\n" + GOOD, assignment, rubric=strict)
+    assert result.status == "import_error" and "No module named 'sklearn'" in result.message
+    default = RubricDef("default", "adder")  # None: the assignment's list
+    result = grade_submission("import sklearn\n" + GOOD, assignment, rubric=default)
+    assert result.status == "forbidden_import"
+    assert grade_submission("import wave\n" + GOOD, assignment, rubric=default).score == 3
+
+
+def test_a_timeout_keeps_the_checks_completed_before_it(make_assignment):
+    def spins(ctx) -> Outcome:
+        ctx.call("spin")
+        return Outcome(True)
+
+    source = GOOD + "\ndef spin():\n    while True:\n        pass\n"
+    assignment = make_assignment(checks=[
+        CheckDef("visible add", check_visible_add, 1, "visible"),
+        CheckDef("spins", spins, 2, "visible"),
+        CheckDef("hidden add", check_hidden_add, 4)],
+        limits=replace(FAST, wall_seconds=1.5, cpu_seconds=10))  # the wall clock ends it
+    result = grade_submission(source, assignment)
+    first, spun, after = result.checks
+    assert result.status == "timeout" and result.limit_hit["during"] == "spin()"
+    assert first.passed and first.score == 1 and result.score == 1 and result.max_score == 7
+    assert spun.score == 0 and "1.5 s time limit while running `spin()`" in spun.message
+    assert after.score == 0 and after.message.startswith("not run: ran for more than")
+
+
+def test_a_cpu_limit_hit_reports_the_time_used(make_assignment):
+    source = GOOD + "\ndef spin():\n    while True:\n        pass\n"
+    spins = CheckDef("spins", lambda ctx: Outcome(ctx.call("spin") is None), 1, "visible")
+    assignment = make_assignment(checks=[spins],
+                                 limits=replace(FAST, wall_seconds=10, cpu_seconds=1.5))
+    result = grade_submission(source, assignment)
+    assert result.status == "timeout" and result.limit_hit["name"] == "cpu_seconds"
+    # the killed runner is reaped inside the sandbox: its time comes from /proc samples
+    assert result.usage["cpu_s"] >= 1.0 and result.usage["wall_s"] >= 1.0, result.usage
+    assert "used 0.0 s" not in result.message
+
+
 def test_output_is_captured_separately_and_truncated(make_assignment):
     source = GOOD + "import sys\nprint('hello')\nprint('x' * 20000, file=sys.stderr)\n"
     result = grade_submission(source, make_assignment())
@@ -156,21 +205,54 @@ def test_sandbox_none_runs_with_a_loud_warning(make_assignment, monkeypatch, cap
     assert "WITHOUT the sandbox" in caplog.text and result.provenance["sandbox"] == "none"
 
 
-def test_datasets_are_fingerprinted_and_hidden_parts_stay_in_the_parent(make_assignment):
-    class Store:
-        def get(self, name):
-            return Dataset(name, {"x": np.arange(4.0), "y": np.ones(4)}, frozenset({"y"}),
-                           "f" * 64)
+class ToyStore:
+    """A dataset store with one visible and one hidden array."""
 
+    def __init__(self) -> None:
+        self.data = Dataset("toy", {"x": np.arange(4.0), "y": np.ones(4)}, frozenset({"y"}),
+                            "f" * 64)
+
+    def get(self, name):
+        return self.data
+
+
+def test_datasets_are_fingerprinted_and_visible_parts_reach_the_child(make_assignment):
     def uses_data(ctx) -> Outcome:
         data = ctx.dataset("toy")
-        got = ctx.call("add", ctx.share(data.arrays["x"]), 1)
-        return Outcome(bool(np.allclose(got, data.arrays["x"] + 1)), "checked on toy data")
+        got = ctx.call("add", ctx.share(data.arrays["x"]), data.arrays["x"][1:])
+        return Outcome(bool(np.allclose(got, data.arrays["x"][1:] * 2)), "checked on toy data")
 
+    source = "def add(a, b):\n    return a[1:] + b\n"
     assignment = make_assignment(checks=[CheckDef("data", uses_data, 1)], datasets=("toy",))
-    result = grade_submission(GOOD, assignment, datasets=Store())
-    assert result.score == 1 and result.provenance["datasets"] == {"toy": "f" * 64}
+    result = grade_submission(source, assignment, datasets=ToyStore())
+    assert result.score == 1, result.checks[0].message
+    assert result.provenance["datasets"] == {"toy": "f" * 64}
     assert grade_submission(GOOD, assignment).status == "internal_error"  # no store given
+
+
+@pytest.mark.parametrize("leak", [
+    lambda ctx, y: ctx.share(y),
+    lambda ctx, y: ctx.share(y[::2]),
+    lambda ctx, y: ctx.call("add", y, 0),
+    lambda ctx, y: ctx.call("add", [1.0], b={"labels": (y[1:],)}),
+])
+def test_a_check_sending_hidden_labels_to_the_child_is_refused(make_assignment, caplog, leak):
+    sent = []
+
+    def leaky(ctx) -> Outcome:
+        leak(ctx, ctx.dataset("toy").arrays["y"])
+        sent.append(True)
+        return Outcome(True)
+
+    assignment = make_assignment(checks=[CheckDef("visible add", check_visible_add, 1,
+                                                  "visible"),
+                                         CheckDef("leaky", leaky, 1)], datasets=("toy",))
+    with caplog.at_level(logging.ERROR):
+        result = grade_submission(GOOD, assignment, datasets=ToyStore())
+    assert result.status == "internal_error" and sent == [], result.checks
+    assert "check 'leaky' of adder tried to" in caplog.text and "hidden data toy/y" \
+        in caplog.text
+    assert result.checks[0].passed and result.checks[1].score == 0
 
 
 def test_student_call_error_raised_by_a_check_is_a_failed_check(make_assignment):
