@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,21 +41,43 @@ def is_sqlite(url: str) -> bool:
 
 
 def load_secret_key(instance: Path) -> str:
-    """The persisted secret key of this instance, generated on first run (mode 0600)."""
+    """The persisted secret key of this instance, generated on first run (mode 0600).
+
+    The key is written completely to a temporary file and then hard-linked into place,
+    which fails if the file exists: when several processes start at once exactly one
+    key wins, and nobody can read a half-written one.
+    """
     path = instance / SECRET_KEY_FILE
+    if not path.exists():
+        _publish_secret_key(path, secrets.token_hex(32))
+    return _read_secret_key(path)
+
+
+def _publish_secret_key(path: Path, key: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
     try:
-        # O_EXCL: when several processes start at once, exactly one writes the key
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+        log.info("generated a new secret key in %s", path)
     except FileExistsError:
+        pass  # another process was first; its key is the instance's key
+    finally:
+        os.unlink(tmp)
+
+
+def _read_secret_key(path: Path, wait_seconds: float = 5.0) -> str:
+    # a key file created in place by an older version may still be being written
+    deadline = time.monotonic() + wait_seconds
+    while True:
         key = path.read_text().strip()
         if key:
             return key
-        raise RuntimeError(f"{path} is empty; delete it to generate a new secret key") from None
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    log.info("generated a new secret key in %s", path)
-    return key
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path} is empty; delete it to generate a new secret key")
+        time.sleep(0.05)
 
 
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

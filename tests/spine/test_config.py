@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import stat
 import threading
+from pathlib import Path
 
 import pytest
 from flask import Blueprint
@@ -174,3 +176,38 @@ def test_concurrent_writers_do_not_hit_database_is_locked(state, make_course):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def _key_of(instance: str, barrier, keys) -> None:
+    from server.config import load_secret_key
+
+    barrier.wait(60)
+    keys.put(load_secret_key(Path(instance)))
+
+
+@pytest.mark.slow
+def test_processes_starting_together_share_one_complete_secret_key(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    barrier, keys = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_key_of, args=(str(tmp_path), barrier, keys)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+    assert [p.exitcode for p in procs] == [0] * 4
+    found = {keys.get(timeout=5) for _ in procs}
+    assert len(found) == 1 and len(found.pop()) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left
+
+
+def test_a_key_file_still_being_written_is_waited_for(tmp_path):
+    from server.config import load_secret_key
+
+    key_file = tmp_path / "secret_key"
+    key_file.touch(mode=0o600)  # another process created it and has not written yet
+    writer = threading.Timer(0.3, lambda: key_file.write_text("k" * 64 + "\n"))
+    writer.start()
+    try:
+        assert load_secret_key(tmp_path) == "k" * 64
+    finally:
+        writer.join()
