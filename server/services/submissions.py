@@ -160,9 +160,10 @@ def _insert(session: Session, user: User, ca: CourseAssignment, upload: Upload, 
     except SubmissionRejected:
         session.rollback()
         raise
+    stored = source.encode("utf-8")  # hash and size describe what is kept (BOM stripped)
     submission = Submission(
         course_assignment_id=ca.id, user_id=user.id, filename=clean_filename(upload.filename),
-        source=source, sha256=hashlib.sha256(upload.data).hexdigest(), size=len(upload.data),
+        source=source, sha256=hashlib.sha256(stored).hexdigest(), size=len(stored),
         state=QUEUED, lane=LANE_FRESH,
     )
     if now is not None:
