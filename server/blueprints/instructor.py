@@ -211,6 +211,7 @@ def submission(course: str, submission_id: int) -> str:
         effective=grades.effective_score(sub, ca), late_days=grades.days_late(
             sub.submitted_at, ca.deadline),
         pics=pictures.has_pictures(sub.result) if sub.result else {},
+        misclassified_alt=pictures.misclassified_alt(sub.result),
     )
 
 

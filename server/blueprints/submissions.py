@@ -96,6 +96,7 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
         "syntax": syntax_error_at(submission.source, submission.filename)
         if status == "compile_error" else None,
         "pictures": pictures.has_pictures(result) if submission.state == DONE else {},
+        "misclassified_alt": pictures.misclassified_alt(result),
     }
 
 

@@ -171,6 +171,15 @@ def picture_png(kind: str, submission_id: int, result: Mapping[str, Any] | None,
     return png
 
 
+def misclassified_alt(result: Mapping[str, Any] | None) -> str:
+    """The misclassified grid in words, for its alt text: the same digits in the same order,
+    each as "predicted P, true T"."""
+    wrong = list(_artifacts(result or {}).get("misclassified") or [])[:MAX_DIGITS]
+    labels = "; ".join(f"predicted {item.get('predicted')}, true {item.get('true')}"
+                       for item in wrong)
+    return f"Misclassified test digits ({len(wrong)}), in grid order: {labels}"
+
+
 def has_pictures(result: Mapping[str, Any] | None) -> dict[str, bool]:
     """Which pictures a result can produce (for templates)."""
     art = _artifacts(result or {})

@@ -15,6 +15,8 @@ from tests.browser.conftest import COURSE, mnist_ready, shot
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
 CORRECT = SIGMOID.reference_path.read_text()
+# The same, taking a moment on import so its page too is seen before the grade arrives.
+CORRECT_SLOW = CORRECT + "\n\nimport time as _time\n\n_time.sleep(1.5)\n"
 # Correct sigmoid, but the neuron forgets the activation; importing takes a moment, so
 # the page is seen while the job is still queued or running.
 WRONG = """import time
@@ -51,6 +53,18 @@ def wait_graded(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector("#live[data-done=true]", timeout=timeout_ms)
 
 
+def upload_and_watch_live(page, source: str, name: str) -> None:
+    """Upload, see the page waiting, and see the grade arrive in the same document."""
+    upload(page, source, name)
+    page.evaluate("window.__sameDocument = true")
+    first_status = page.locator("#status-badge .badge").get_attribute("data-status")
+    assert first_status in ("queued", "running"), first_status
+    assert page.locator("#waiting").is_visible()
+    wait_graded(page)
+    assert page.evaluate("window.__sameDocument") is True  # updated without a reload
+    assert page.locator("#checks").is_visible() and not page.locator("#waiting").is_visible()
+
+
 def test_student_uploads_watches_live_and_finds_leaderboard(new_page):
     page = new_page("alice")
     page.goto(f"/courses/{COURSE}/")
@@ -61,14 +75,7 @@ def test_student_uploads_watches_live_and_finds_leaderboard(new_page):
     assert page.locator("a", has_text="Download starter code").count() == 1
     shot(page, "assignment")
 
-    upload(page, WRONG, "wrong.py")
-    page.evaluate("window.__sameDocument = true")
-    first_status = page.locator("#status-badge .badge").get_attribute("data-status")
-    assert first_status in ("queued", "running"), first_status
-    assert page.locator("#waiting").is_visible()
-    wait_graded(page)
-    assert page.evaluate("window.__sameDocument") is True  # updated without a reload
-    assert page.locator("#checks").is_visible()
+    upload_and_watch_live(page, WRONG, "wrong.py")
     score = page.locator("#score").inner_text()
     got, total = (float(x) for x in score.split("/"))
     assert 0 < got < total
@@ -76,8 +83,7 @@ def test_student_uploads_watches_live_and_finds_leaderboard(new_page):
     assert failed.count() >= 1 and "neuron" in failed.first.inner_text()
     shot(page, "submission-partial")
 
-    upload(page, CORRECT, "sigmoid.py")
-    wait_graded(page)
+    upload_and_watch_live(page, CORRECT_SLOW, "sigmoid.py")
     assert page.locator("#checks tr.check-fail").count() == 0
     score = page.locator("#score").inner_text()
     got, total = (float(x) for x in score.split("/"))
@@ -133,6 +139,12 @@ def test_mnist_pictures(new_page):
         page.wait_for_function(
             "s => { const i = document.querySelector(s); return i && i.complete "
             "&& i.naturalWidth > 0; }", arg=picture)
+    # the grid says, for each digit, what the network predicted and what it truly is
+    alt = page.locator("#misclassified-img").get_attribute("alt")
+    pairs = re.findall(r"predicted (\d), true (\d)", alt)
+    assert pairs and all(predicted != true for predicted, true in pairs), alt
+    caption = page.locator("#misclassified-img + figcaption").inner_text()
+    assert "predicted" in caption and "true" in caption
     shot(page, "submission-mnist")
 
 

@@ -78,6 +78,7 @@ def test_submit_then_poll(client, db, alice_headers, finish):
     (b"# " + b"a" * (MAX_KB * 1024), "solution.py", 413, "too_large"),
     (GOOD, "solution.txt", 415, "unsupported_file"),
     (b"x = '\xff'\n", "solution.py", 415, "unsupported_file"),
+    (b"x = 1\x00\n", "solution.py", 415, "unsupported_file"),  # a NUL byte
     (b"", "solution.py", 400, "bad_request"),
     (None, "solution.py", 400, "bad_request"),
 ])
@@ -91,6 +92,16 @@ def test_rejected_uploads(client, db, alice_headers, data, name, status, code):
 def test_two_files_rejected(client, db, alice_headers):
     response = post(client, alice_headers, other=(io.BytesIO(b"x=1\n"), "other.py"))
     assert response.status_code == 400 and count(db) == 0
+
+
+def test_two_files_in_the_file_field_rejected(client, db, alice_headers):
+    files = {"file": [(io.BytesIO(GOOD), "a.py"), (io.BytesIO(GOOD), "b.py")]}
+    response = client.post(SUBMIT, data=files, headers=alice_headers,
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "bad_request"
+    assert "exactly one" in response.get_json()["message"]
+    assert count(db) == 0
 
 
 def test_hidden_checks_carry_points_and_hint_only(client, db, alice_headers, finish, auth,

@@ -114,6 +114,13 @@ def test_instructor_picture_route(client, auth, state, make_course, make_user,
     auth.login(teacher)
     page = client.get(f"/instructor/nn101/submissions/{sub.id}").get_data(as_text=True)
     assert "confusion.png" in page and "misclassified.png" in page
+    # the grid in words: predicted and true label of each digit, in grid order
+    assert 'alt="Misclassified test digits (12), in grid order: predicted 0, true 1; ' \
+        'predicted 1, true 2; ' in page
+    auth.login(alice)
+    page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "predicted 11" not in page and "predicted 1, true 2; predicted 2, true 3" in page
+    auth.login(teacher)
     for kind in ("confusion", "misclassified"):
         response = client.get(f"/instructor/nn101/submissions/{sub.id}/{kind}.png")
         assert response.status_code == 200 and response.mimetype == "image/png"

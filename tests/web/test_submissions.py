@@ -35,6 +35,27 @@ def test_queued_page_shows_position_and_polls(client, auth, toy_classroom, make_
     assert not status["done"] and "result_html" not in status
 
 
+def test_two_queued_uploads_show_positions_one_and_two(client, auth, db, toy_classroom):
+    """No worker runs in web tests, so both uploads wait: the next to be graded is 1."""
+    import io
+
+    auth.login(toy_classroom.alice)
+    ids = []
+    for name in ("first.py", "second.py"):
+        response = client.post("/courses/c1/assignments/toy/submit", data={
+            "file": (io.BytesIO(b"def double(x):\n    return 2 * x\n"), name)},
+            content_type="multipart/form-data")
+        ids.append(int(response.headers["Location"].rsplit("/", 1)[1]))
+    for position, sub_id in enumerate(ids, 1):
+        page = client.get(f"/submissions/{sub_id}").get_data(as_text=True)
+        assert f'id="position">{position}<' in page, position
+        status = client.get(f"/submissions/{sub_id}/status").get_json()
+        assert status["state"] == "queued" and status["queue_position"] == position
+        api = client.get(f"/api/v1/submissions/{sub_id}",
+                         headers=auth.headers(toy_classroom.alice)).get_json()
+        assert api["queue_position"] == position
+
+
 def test_running_status(client, auth, db, mine, toy_classroom):
     sub = mine()
     row = db.get(Submission, sub.id)
@@ -140,7 +161,7 @@ def test_private_metrics_hidden_from_students_until_the_deadline(client, auth, d
     ca = db.get(CourseAssignment, toy_classroom.ca.id)
     ca.deadline = utcnow() + timedelta(days=1)
     db.commit()
-    sub = finish(mine(), sample_result(metrics={
+    sub = finish(mine(submitted_at=utcnow() - timedelta(minutes=5)), sample_result(metrics={
         "accuracy": 0.8944, "accuracy_public": 0.9123, "accuracy_private": 0.8765,
         "loss": 0.3141}))
     api_url = f"/api/v1/submissions/{sub.id}"
