@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,54 +29,82 @@ EXAMPLE = ROOT / "examples" / "neurograde-example-course"
 VENV_BIN = Path(sys.executable).parent
 
 
-def _cli_env(tmp_path: Path, pythonpath: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROGRADE_")}
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NEUROGRADE_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["NEUROGRADE_INSTANCE_PATH"] = str(tmp_path / "instance")
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
     return env
 
 
-def _neurograde(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "neurograde"), command], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+def _neurograde(command: str, env: dict[str, str], cwd: Path,
+                python: Path | None = None) -> subprocess.CompletedProcess:
+    """`neurograde COMMAND`: the project venv's script, or `python -m server.cli` of another
+    interpreter (the temporary venv, which has no neurograde script of its own)."""
+    argv = ([str(VENV_BIN / "neurograde")] if python is None
+            else [str(python), "-m", "server.cli"])
+    return subprocess.run([*argv, command], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.fixture(scope="module")
-def example_site(tmp_path_factory) -> Path:
-    """The example plugin, pip-installed as a real distribution into its own folder."""
-    site = tmp_path_factory.mktemp("example-site")
+def example_venv(tmp_path_factory) -> Path:
+    """A real virtualenv with the example plugin pip-installed into it; returns its python.
+
+    Offline: neurograde, its dependencies, pip and the build backend come from the project
+    venv and the checkout through a .pth file, and pip runs with --no-index and
+    --no-build-isolation. The example is copied first so the build leaves the checkout alone.
+    """
+    import setuptools
+
+    major = int(setuptools.__version__.split(".")[0])
+    assert major >= 77, "the example builds with setuptools>=77: pip install -e '.[test]'"
+    base = tmp_path_factory.mktemp("example-venv")
+    venv = base / "venv"
+    made = subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    python = venv / "bin" / "python"
+    site = Path(subprocess.check_output(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        text=True).strip())
+    project_site = Path(setuptools.__file__).resolve().parents[1]
+    (site / "neurograde-checkout.pth").write_text(f"{ROOT}\n{project_site}\n")
+    source = shutil.copytree(EXAMPLE, base / "example", ignore=shutil.ignore_patterns(
+        "build", "*.egg-info", "__pycache__"))
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(EXAMPLE)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", str(source)],
+        capture_output=True, text=True, timeout=300, env=_cli_env(base), cwd=base)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert list(site.glob("neurograde_example_course-*.dist-info"))
-    return site
+    return python
 
 
 @pytest.mark.slow
-def test_example_plugin_is_found_through_its_entry_point(example_site, tmp_path):
-    env = _cli_env(tmp_path, example_site)
-    listing = _neurograde("assignments", env, tmp_path)
+def test_example_plugin_is_found_through_its_entry_point(example_venv, tmp_path):
+    env = _cli_env(tmp_path)
+    listing = _neurograde("assignments", env, tmp_path, example_venv)
     assert listing.returncode == 0, listing.stderr
     assert "example-relu" in listing.stdout
     assert "plugin example_course" in listing.stdout
-    plugins = _neurograde("plugins", env, tmp_path)
+    plugins = _neurograde("plugins", env, tmp_path, example_venv)
+    assert plugins.returncode == 0, plugins.stderr
     line = next(x for x in plugins.stdout.splitlines() if x.startswith("example_course"))
     assert " ok " in line and "dataset example-blobs" in line
     assert "rubric example-relu-strict" in line
 
-    # without the installed distribution on the path, the assignment is gone
-    bare = _neurograde("assignments", _cli_env(tmp_path), tmp_path)
-    assert "example-relu" not in bare.stdout
+    # in the project venv, where the example is not installed, the assignment is gone
+    bare = _neurograde("assignments", env, tmp_path)
+    assert bare.returncode == 0, bare.stderr
+    assert "example-relu" not in bare.stdout and "sigmoid" in bare.stdout
 
 
 @pytest.mark.slow
-def test_autoload_switch_skips_installed_plugins(example_site, tmp_path):
-    env = {**_cli_env(tmp_path, example_site), "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    listing = _neurograde("assignments", env, tmp_path)
+def test_autoload_switch_skips_installed_plugins(example_venv, tmp_path):
+    env = {**_cli_env(tmp_path), "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    listing = _neurograde("assignments", env, tmp_path, example_venv)
     assert listing.returncode == 0, listing.stderr
-    assert "example-relu" not in listing.stdout
+    assert "example-relu" not in listing.stdout and "sigmoid" in listing.stdout
 
 
 def test_example_plugin_registry_contents(monkeypatch, tmp_path):
