@@ -166,19 +166,48 @@ def _held_out_people(ctx: CheckContext) -> list[tuple[np.ndarray, int]]:
     return people
 
 
+def _mean_loss(reference, params: Mapping[str, float], data, y_trues) -> float:
+    return float(np.mean([_loss(reference, params, x, y)
+                          for x, y in zip(data, y_trues, strict=True)]))
+
+
+def _argument_problem(ctx: CheckContext, data, y_trues) -> str | None:
+    """Why train() ignores learn_rate, epochs or seed, or None if it honours them."""
+    seed = int(ctx.rng.integers(1, 1000))
+
+    def run(learn_rate: float, epochs: int) -> dict[str, float]:
+        return _read_params(ctx.call("train", data, y_trues, learn_rate=learn_rate,
+                                     epochs=epochs, seed=seed))
+
+    long, again = run(0.1, 1000), run(0.1, 1000)
+    if long != again:
+        return (f"train(..., seed={seed}) twice gave different params: draw the initial "
+                "weights from np.random.default_rng(seed)")
+    short = run(0.1, 2)
+    if short == long:
+        return "train(..., epochs=2) gave the same params as epochs=1000: honour epochs"
+    if run(0.01, 2) == short:
+        return "train(..., learn_rate=0.01) gave the same params as learn_rate=0.1: honour " \
+               "learn_rate"
+    return None
+
+
 @student_check
 def training(ctx: CheckContext) -> Outcome:
     table = ctx.dataset("gender").arrays
     data, y_trues = np.array(table["data"]), np.array(table["y_trues"])
     params = _read_params(ctx.call("train", data, y_trues))
-    loss = np.mean([_loss(ctx.reference, params, x, y) for x, y in zip(data, y_trues, strict=True)])
+    loss = _mean_loss(ctx.reference, params, data, y_trues)
     people = _held_out_people(ctx)
     wrong = sum((ctx.reference.feedforward(params, x) > 0.5) != bool(y) for x, y in people)
     if wrong:
         return Outcome(False, f"after train(), {wrong} of {len(people)} held-out people are "
                               f"classified wrongly (training loss {loss:.4f})")
+    if problem := _argument_problem(ctx, data, y_trues):
+        return Outcome(False, problem)
     return Outcome(True, f"classifies all {len(people)} held-out people, including Emily and "
-                         f"Frank (training loss {loss:.4f})")
+                         f"Frank (training loss {loss:.4f}); learn_rate, epochs and seed are "
+                         "honoured")
 
 
 CHECKS = (
