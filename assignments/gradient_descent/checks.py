@@ -122,9 +122,9 @@ def stops_on_precision(ctx: CheckContext) -> Outcome:
         if steps.size > 1 and np.any(steps[:-1] <= setting["precision"]):
             return Outcome(False, f"from {_describe(setting)} a step was already ≤ precision "
                                   "before the run stopped: stop at the first such step")
-        return Outcome(False, f"from {_describe(setting)} history has {history.size} entries "
-                              f"where the reference has {want.size}: record x0, then every "
-                              "new x, and stop at the first step with |x_new − x| ≤ precision")
+        return Outcome(False, f"from {_describe(setting)} history has {history.size} entries, "
+                              "not what the stopping rule gives: record x0, then every new x, "
+                              "and stop at the first step with |x_new − x| ≤ precision")
     return Outcome(True, "stops at the first step smaller than precision, and after max_iters")
 
 

@@ -25,7 +25,7 @@ def gradient_descent(df, x0, step, precision, max_iters):
     Returns (x, history). Example:
         df = lambda x: 4 * x**3 - 9 * x**2
         gradient_descent(df, 6, 0.01, 1e-5, 10000)
-        → (2.2499646074278457, [6, 5.1, …])   # 70 updates, 71 entries
+        → (2.2499646074278457, [6, 0.6, …])   # 70 updates, 71 entries
     """
     raise NotImplementedError
 

@@ -98,8 +98,9 @@ def _compare(ctx: CheckContext, method: str, problem: dict[str, Any], batch_size
     if got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL):
         return None, None
     if got.ndim != 2 or got.shape[1] != want.shape[1]:
-        return (f"{label}: history should be an array of shape (updates + 1, n) = "
-                f"{want.shape}, got shape {got.shape}"), None
+        return (f"{label}: history should be a 2-D array of shape (updates + 1, n), one row "
+                f"of the n = {p['w0'].size} weights per update after the row w0, got shape "
+                f"{got.shape}"), None
     effective = {"sgd": 1, "batch_gd": None}.get(method, batch_size)
     for mistake, words in MISTAKES.items():
         if effective is None and mistake not in ("sign", "aliased"):
@@ -113,8 +114,11 @@ def _compare(ctx: CheckContext, method: str, problem: dict[str, Any], batch_size
                 "weights)"), None
     rows = min(len(got), len(want))
     first = next((i for i in range(rows) if not np.allclose(got[i], want[i], RTOL, ATOL)), rows)
+    count = ("" if len(got) == len(want) else
+             "; the number of updates is wrong too: one per mini-batch, ⌈m / batch_size⌉ "
+             "per epoch")
     return (f"{label}: the trajectory differs from the reference from update {first} on "
-            f"({len(got) - 1} updates made, {len(want) - 1} expected)"), None
+            f"({len(got) - 1} updates made{count})"), None
 
 
 @student_check
