@@ -22,11 +22,11 @@ import pytest
 
 from plugins import hookimpl
 from plugins.types import AssignmentDef, CheckDef, Limits, Outcome, RubricDef, StudentCallError
+from tests.browser.conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = SCREENSHOTS  # docs/screenshots, or NEUROGRADE_SCREENSHOTS_DIR
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
