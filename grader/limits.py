@@ -6,12 +6,24 @@ import logging
 import math
 import os
 import resource
+import select
 import signal
+import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.sandbox import (
+    children,
+    kill,
+    killpg,
+    note_tree_cpu,
+    sandbox_disabled,
+    tree_memory_kb,
+    tree_usage,
+)
 from plugins.types import Limits
 
 log = logging.getLogger(__name__)
@@ -22,6 +34,8 @@ AS_ALLOWANCE_MB = 512
 #: With a memory cgroup enforcing memory_mb, RLIMIT_AS only stops absurd single requests
 #: early (a clean MemoryError instead of an OOM kill).
 AS_FACTOR_WITH_CGROUP = 4
+#: How often the watcher reads the whole tree's CPU time and memory.
+WATCH_SECONDS = 0.05
 
 
 def rlimits(limits: Limits, *, cgroup: bool = False) -> dict[int, tuple[int, int]]:
@@ -44,15 +58,19 @@ def rlimits(limits: Limits, *, cgroup: bool = False) -> dict[int, tuple[int, int
 
 def make_preexec(limits: Limits, uid: int | None,
                   cgroup_fds: list[int] | None = None) -> Callable[[], None]:
-    """Runs in the forked child before exec: join the run's cgroups, set rlimits
-    (hard = soft, so they cannot be raised) and, for a root worker, drop to an
-    unprivileged uid so that bwrap maps the sandbox to it."""
-    items = list(rlimits(limits, cgroup=bool(cgroup_fds)).items())
+    """Runs in the forked child before exec: join the run's cgroups and tell the
+    watcher its pid (`Cgroups.open_procs`), set rlimits (hard = soft, so they cannot be
+    raised) and, for a root worker, drop to an unprivileged uid so that bwrap maps the
+    sandbox to it."""
     fds = list(cgroup_fds or ())
+    # the watcher's descriptor is a pipe; any other is a cgroup's, so a memory cgroup caps
+    in_cgroup = any(not stat.S_ISFIFO(os.fstat(fd).st_mode) for fd in fds)
+    items = list(rlimits(limits, cgroup=in_cgroup).items())
 
     def preexec() -> None:
+        pid = str(os.getpid()).encode()
         for fd in fds:
-            os.write(fd, b"0")  # "0" = the writing process
+            os.write(fd, pid)
         for which, value in items:
             resource.setrlimit(which, value)
         if uid is not None:
@@ -99,6 +117,10 @@ def describe_end(lim: Limits, label: str, *, code: int | None, cpu_s: float, pea
                  corrupt: str | None) -> tuple[str, str, dict | None]:
     """Why a child ended early: (status, message for the student, limit_hit or None)."""
     where = f"while running `{label}`"
+    # an OOM kill (or a peak at the cap) explains the hang or SIGKILL that follows it
+    at_cap = peak_mb >= lim.memory_mb and (timed_out or code in _SIGNAL_DEATHS)
+    if oom or memory_error or at_cap:
+        return _memory_end(lim, label, peak_mb, memory_error)
     if timed_out:
         msg = (f"ran for more than the {lim.wall_seconds:g} s time limit {where} "
                "(look for an infinite loop or a very slow loop; vectorize with numpy)")
@@ -107,15 +129,8 @@ def describe_end(lim: Limits, label: str, *, code: int | None, cpu_s: float, pea
                                         and cpu_s >= lim.cpu_seconds):
         msg = f"used {cpu_s:.1f} s of the {lim.cpu_seconds:g} s CPU time limit {where}"
         return "timeout", msg, limit_hit("cpu_seconds", lim.cpu_seconds, label, msg)
-    if memory_error or oom or (code in _SIGNAL_DEATHS and peak_mb >= 0.9 * lim.memory_mb):
-        if memory_error and peak_mb < 0.9 * lim.memory_mb:
-            msg = (f"asked for more than the {lim.memory_mb} MiB memory limit {where} "
-                   f"(MemoryError; peak measured {peak_mb:.0f} MiB)")
-        else:
-            how = "MemoryError" if memory_error else "the process was killed"
-            msg = f"ran out of memory {where}: {describe_usage(peak_mb, lim.memory_mb)} ({how})"
-        msg += ". Avoid building huge arrays; process the data in batches."
-        return "memory_limit", msg, limit_hit("memory_mb", lim.memory_mb, label, msg)
+    if code in _SIGNAL_DEATHS and peak_mb >= 0.9 * lim.memory_mb:
+        return _memory_end(lim, label, peak_mb, memory_error)
     if code == 128 + signal.SIGXFSZ:
         msg = f"wrote a file larger than the {lim.max_file_mb} MiB file-size limit {where}"
         return "crashed", msg, limit_hit("max_file_mb", lim.max_file_mb, label, msg)
@@ -131,27 +146,44 @@ def describe_end(lim: Limits, label: str, *, code: int | None, cpu_s: float, pea
     return "crashed", f"the Python process {how} {where}", None
 
 
+def _memory_end(lim: Limits, label: str, peak_mb: float,
+                memory_error: bool) -> tuple[str, str, dict]:
+    where = f"while running `{label}`"
+    if memory_error and peak_mb < 0.9 * lim.memory_mb:
+        msg = (f"asked for more than the {lim.memory_mb} MiB memory limit {where} "
+               f"(MemoryError; peak measured {peak_mb:.0f} MiB)")
+    else:
+        how = "MemoryError" if memory_error else "the process was killed"
+        msg = f"ran out of memory {where}: {describe_usage(peak_mb, lim.memory_mb)} ({how})"
+    msg += ". Avoid building huge arrays; process the data in batches."
+    return "memory_limit", msg, limit_hit("memory_mb", lim.memory_mb, label, msg)
+
+
 class Cgroups:
-    """cgroup v1 `memory` and `pids` groups for one run, when this worker may create them.
+    """The run's resource groups: cgroup v1 `memory`, `pids` and (where writable)
+    `cpuacct` groups when this worker may create them, and in every case a `TreeWatch`.
 
     The memory group caps resident memory (tmpfs files the student writes count too) and
-    records the peak and OOM kills; the pids group caps processes whatever the uid. Both
-    are created under this process's own groups and removed after the run. Where they
-    are unavailable (cgroup v2 without delegation, an unprivileged worker) RLIMIT_AS
-    alone limits memory.
+    records the peak and OOM kills; the pids group caps processes whatever the uid; the
+    cpuacct group counts the CPU time of every process that ever ran in the run. All are
+    created under this process's own groups and removed after the run. Where they are
+    unavailable (cgroup v2 without delegation, an unprivileged worker,
+    NEUROGRADE_CGROUPS=off) the group has no directories: rlimits and the watcher (which
+    then reads the tree from /proc) limit the run.
     """
 
     ROOT = Path("/sys/fs/cgroup")
-    CONTROLLERS = ("memory", "pids")
+    CONTROLLERS = ("memory", "pids", "cpuacct")
     _cleaned = False
 
-    def __init__(self, dirs: dict[str, Path]) -> None:
+    def __init__(self, dirs: dict[str, Path], limits: Limits | None = None) -> None:
         self.dirs = dirs
+        self.watch = TreeWatch(self, limits) if limits is not None else None
 
     @classmethod
-    def create(cls, limits: Limits) -> Cgroups | None:
+    def create(cls, limits: Limits) -> Cgroups:
         if os.environ.get("NEUROGRADE_CGROUPS", "").lower() == "off":
-            return None
+            return cls({}, limits)
         if not Cgroups._cleaned:
             Cgroups._cleaned = True
             cls.clean_stale()
@@ -162,19 +194,31 @@ class Cgroups:
                     ("memory", {"memory.limit_in_bytes": limits.memory_mb * 2**20,
                                 "memory.swappiness": 0}),
                     ("pids", {"pids.max": limits.max_processes + 2})):  # + bwrap's two
-                base = cls._own_group(controller)
-                if base is None or not os.access(base, os.W_OK):
-                    raise PermissionError(controller)
-                path = base / name
-                path.mkdir()
-                dirs[controller] = path
-                for key, value in settings.items():
-                    (path / key).write_text(str(value))
+                dirs[controller] = cls._make(controller, name, settings)
         except OSError as exc:
             log.debug("cgroup limits unavailable (%s); using rlimits only", exc)
             cls(dirs).remove()
-            return None
-        return cls(dirs)
+            return cls({}, limits)
+        try:  # optional: without it the watcher sums the tree's times from /proc
+            dirs["cpuacct"] = cls._make("cpuacct", name, {})
+        except OSError as exc:
+            log.debug("cpuacct group unavailable (%s)", exc)
+        return cls(dirs, limits)
+
+    @classmethod
+    def _make(cls, controller: str, name: str, settings: dict) -> Path:
+        base = cls._own_group(controller)
+        if base is None or not os.access(base, os.W_OK):
+            raise PermissionError(controller)
+        path = base / name
+        path.mkdir()
+        try:
+            for key, value in settings.items():
+                (path / key).write_text(str(value))
+        except OSError:
+            path.rmdir()
+            raise
+        return path
 
     @classmethod
     def clean_stale(cls) -> list[Path]:
@@ -205,16 +249,27 @@ class Cgroups:
         return None
 
     def open_procs(self) -> list[int]:
-        """Descriptors the launcher writes its pid to (in preexec, before dropping root)."""
-        return [os.open(p / "cgroup.procs", os.O_WRONLY) for p in self.dirs.values()]
+        """Descriptors the launcher writes its pid to (in preexec, before dropping root):
+        each group's `cgroup.procs`, and the watcher's pipe (which starts the watcher)."""
+        fds = [os.open(p / "cgroup.procs", os.O_WRONLY) for p in self.dirs.values()]
+        return fds + ([self.watch.start()] if self.watch else [])
 
     def peak_mb(self) -> float:
-        return self._read("memory", "memory.max_usage_in_bytes") / 2**20
+        watched = self.watch.peak_kb / 1024 if self.watch else 0.0
+        return max(self._read("memory", "memory.max_usage_in_bytes") / 2**20, watched)
 
     def oom_killed(self) -> bool:
+        """The kernel OOM-killed a process of the run, or the watcher ended it for memory."""
+        return self.kernel_oom_kills() > 0 or bool(self.watch and self.watch.reason == "memory")
+
+    def kernel_oom_kills(self) -> int:
         text = self._text("memory", "memory.oom_control")
         kills = [line.split()[1] for line in text.splitlines() if line.startswith("oom_kill ")]
-        return bool(kills and int(kills[0]) > 0)
+        return int(kills[0]) if kills and kills[0].isdigit() else 0
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of everything that ran in the run so far, when cpuacct counts it."""
+        return self._read("cpuacct", "cpuacct.usage") / 1e9 if "cpuacct" in self.dirs else None
 
     def kill_all(self) -> None:
         for path in self.dirs.values():
@@ -225,6 +280,8 @@ class Cgroups:
                     pass
 
     def remove(self) -> None:
+        if self.watch:
+            self.watch.stop()
         for path in self.dirs.values():
             for _ in range(50):  # killed processes leave the group asynchronously
                 try:
@@ -250,6 +307,84 @@ class Cgroups:
             return path.read_text()
         except OSError:
             return ""
+
+
+class TreeWatch:
+    """A thread that ends the run when the whole sandbox goes over a limit that rlimits
+    only apply per process: `cpu_seconds` of CPU for the tree (reaped children included),
+    an OOM kill in the memory cgroup (which may hit a forked child and leave the runner
+    going), or, without a memory cgroup, `memory_mb` held by the tree (summed PSS).
+
+    It learns the launcher's pid from the pipe `make_preexec` writes to, polls every
+    `WATCH_SECONDS` until the launcher exits, and kills the PID namespace's init like the
+    session's own kill does, so the launcher reports SIGKILL with the tree's usage."""
+
+    def __init__(self, group: Cgroups, limits: Limits) -> None:
+        self.group, self.limits = group, limits
+        self.reason: str | None = None  #: "cpu" or "memory" once the watcher ended the run
+        self.peak_kb = 0  #: the tree's largest summed PSS seen (only without a memory cgroup)
+        self.cpu_s = 0.0
+        self.pid = 0  #: the launcher's, once known
+        self._stop = threading.Event()
+
+    def start(self) -> int:
+        """Start watching; returns the pipe's write end (the caller closes it after fork)."""
+        read_fd, write_fd = os.pipe()
+        threading.Thread(target=self._run, args=(read_fd,), name="neurograde-watch",
+                         daemon=True).start()
+        return write_fd
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.pid:
+            note_tree_cpu(self.pid, None)
+
+    def _run(self, read_fd: int) -> None:
+        try:
+            pid = int(os.read(read_fd, 32) or 0)  # b"" once the parent closed its end
+            pidfd = os.pidfd_open(pid) if pid else None
+        except (OSError, ValueError):
+            return
+        finally:
+            os.close(read_fd)
+        if pidfd is None:
+            return
+        self.pid = pid
+        try:
+            while not self._stop.is_set():
+                if select.select([pidfd], [], [], WATCH_SECONDS)[0]:
+                    return  # the launcher exited
+                self.reason = self._over(pid)
+                if self.reason:
+                    log.info("ending run %d: the process tree exceeded its %s limit", pid,
+                             self.reason)
+                    self._kill(pid)
+                    return
+        finally:
+            os.close(pidfd)
+            if self._stop.is_set():  # stop() may have run while _over noted the CPU time
+                note_tree_cpu(pid, None)
+
+    def _over(self, pid: int) -> str | None:
+        if "memory" in self.group.dirs:
+            if self.group.kernel_oom_kills():
+                return "memory"
+        else:
+            self.peak_kb = max(self.peak_kb, tree_memory_kb(pid))
+            if self.peak_kb > self.limits.memory_mb * 1024:
+                return "memory"
+        cpu = self.group.cpu_seconds()
+        self.cpu_s = max(self.cpu_s, tree_usage(pid)[0] if cpu is None else cpu)
+        note_tree_cpu(pid, self.cpu_s)  # the session reads it back through tree_usage
+        return "cpu" if self.cpu_s > self.limits.cpu_seconds else None
+
+    @staticmethod
+    def _kill(pid: int) -> None:
+        inner = [] if sandbox_disabled() else children(pid)
+        for p in inner:  # the namespace's init: the kernel then kills everything inside
+            kill(p)
+        if not inner:
+            killpg(pid)
 
 
 def _alive(pid: int) -> bool:

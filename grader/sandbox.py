@@ -1,11 +1,13 @@
 """The bubblewrap launcher: what the child sees, and the command that starts it.
 
-The child gets a minimal filesystem: `/usr` and the system library links
-read-only (with every site-/dist-packages directory covered by an empty tmpfs),
-the Python runtime of this process (stdlib only), numpy's own directories, the
-child runner, a sized tmpfs work dir holding `solution.py` read-only, and a
-read-only directory of shared `.npy` inputs. No network, new PID/IPC/UTS/user
-namespaces, no capabilities, a clean environment. Paths are derived at run time.
+The child gets an empty root with only what it runs on, all read-only: this process's
+interpreter and stdlib (no site-packages) at `/opt/python`, numpy's own directories,
+the child runner, the dynamic loader and exactly the shared libraries those load (as
+resolved by `ldd`), `/etc/ld.so.cache`; then a sized tmpfs work dir holding
+`solution.py` read-only and a read-only directory of shared `.npy` inputs. No `/usr`,
+no shell, no other interpreter or package directory. Every tree is staged once under
+a neutral directory. No network, new PID/IPC/UTS/user namespaces, no capabilities, a
+clean environment. Paths are derived at run time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -69,7 +72,6 @@ class Layout:
 
     python: str
     binds: tuple[tuple[str, str], ...]
-    hide: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -84,30 +86,29 @@ def drop_uid() -> int | None:
 
 @functools.lru_cache(maxsize=1)
 def grading_layout() -> Layout:
-    """The grading environment: this interpreter's stdlib plus numpy, nothing else."""
+    """The grading environment: this interpreter's stdlib plus numpy, nothing else.
+
+    Every tree is staged (hard links) under `stage_root()`, so the sandbox sees neither
+    the host's package directories nor, in /proc/self/mountinfo, the project's paths."""
     prefix = Path(sys.base_prefix).resolve()
     exe = Path(sys.executable).resolve()
-    unprivileged = drop_uid() is not None
+    if not exe.is_relative_to(prefix):
+        raise SandboxUnavailable(f"cannot locate the interpreter {exe} under {prefix}")
     numpy_dir = Path(numpy.__file__).resolve().parent
-    binds = [(_reachable(numpy_dir, unprivileged), f"{LIB_DIR}/numpy"),
-             (_reachable(HOST_CHILD_DIR, unprivileged), CHILD_DIR)]
+    python_tree = _stage(prefix, python_prefix=exe)
+    trees = [(python_tree, PYTHON_DIR), (_stage(numpy_dir), f"{LIB_DIR}/numpy"),
+             (_stage(HOST_CHILD_DIR), CHILD_DIR)]
     libs = numpy_dir.parent / "numpy.libs"
     if libs.is_dir():
-        binds.append((_reachable(libs, unprivileged), f"{LIB_DIR}/numpy.libs"))
-    hide = [str(p) for p in _package_dirs(Path("/usr"))]
-    env: dict[str, str] = {}
-    if prefix.is_relative_to("/usr") and exe.is_relative_to("/usr"):
-        python = str(exe)
-    else:
-        if not exe.is_relative_to(prefix):
-            raise SandboxUnavailable(f"cannot locate the interpreter {exe} under {prefix}")
-        source = _reachable(prefix, unprivileged, python_prefix=exe)
-        binds.insert(0, (source, PYTHON_DIR))
-        hide += [f"{PYTHON_DIR}/{p.relative_to(source)}" for p in _package_dirs(Path(source))]
-        python = f"{PYTHON_DIR}/{exe.relative_to(prefix)}"
-        env["LD_LIBRARY_PATH"] = f"{PYTHON_DIR}/lib"  # its RUNPATH names the host prefix
+        trees.append((_stage(libs), f"{LIB_DIR}/numpy.libs"))
+    python = f"{PYTHON_DIR}/{exe.relative_to(prefix)}"
+    elves = [python_tree / exe.relative_to(prefix)]
+    for tree, _ in trees:
+        elves += sorted(p for p in tree.rglob("*.so*") if p.is_file())
+    binds = trees + _stage_libraries(elves, skip=[prefix, *(tree for tree, _ in trees)])
+    # the interpreter's RUNPATH names the host prefix; libpython is found here instead
     return Layout(python=python, binds=tuple((str(s), d) for s, d in binds),
-                  hide=tuple(hide), env=env)
+                  env={"LD_LIBRARY_PATH": f"{PYTHON_DIR}/lib"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -155,14 +156,6 @@ def _load_seccomp():
     return None
 
 
-def _package_dirs(root: Path) -> list[Path]:
-    found = []
-    for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages",
-                    "local/lib/python3*/site-packages", "local/lib/python3*/dist-packages"):
-        found += [p for p in root.glob(pattern) if p.is_dir()]
-    return found
-
-
 def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
                   argv: list[str], seccomp_fd: int | None = None) -> list[str]:
     """The full bwrap invocation; `argv` runs inside (after the interpreter)."""
@@ -173,19 +166,15 @@ def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
     cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
            "--cap-drop", "ALL", "--unshare-user", "--uid", str(SANDBOX_UID),
            "--gid", str(SANDBOX_UID), "--disable-userns",
-           "--size", size, "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+           "--size", size, "--tmpfs", "/tmp"]
+    for name in ("lib", "lib32", "lib64", "libx32"):  # the paths ld.so.cache and PT_INTERP use
         path = Path("/") / name
         if path.is_symlink():
             cmd += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            cmd += ["--ro-bind", str(path), str(path)]
     if Path("/etc/ld.so.cache").exists():
         cmd += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     for source, dest in layout.binds:
         cmd += ["--ro-bind", source, dest]
-    for dest in layout.hide:
-        cmd += ["--tmpfs", dest, "--remount-ro", dest]
     # /dev is a tmpfs owned by the sandbox uid: keep it read-only, with a sized /dev/shm
     cmd += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
             "--remount-ro", "/dev",
@@ -263,22 +252,12 @@ def make_run_dir(source: str) -> Path:
     return run_dir
 
 
-# -- staging: a root worker drops privileges before bwrap, so every bind source must be
-# reachable by the sandbox uid. A tree that is not (e.g. an interpreter under /root) is
-# mirrored with hard links into a world-readable staging directory, once.
+# -- staging: every tree the sandbox binds is mirrored once with hard links (copies across
+# filesystems) into a world-readable staging directory, keyed by the source's contents.
+# The sandbox uid can reach it even when the source is under /root, and the sandbox's
+# /proc/self/mountinfo names only `neurograde-stage/<tree>-<key>`.
 
-def _reachable(path: Path, unprivileged: bool, python_prefix: Path | None = None) -> Path:
-    if not unprivileged or _world_reachable(path):
-        return path
-    return _stage(path, python_prefix)
-
-
-def _world_reachable(path: Path) -> bool:
-    for parent in [path, *path.parents]:
-        mode = os.stat(parent).st_mode
-        if not mode & stat.S_IXOTH or (parent == path and not mode & stat.S_IROTH):
-            return False
-    return True
+STAGE_VERSION = "3"  #: bump when what a staged tree contains changes
 
 
 def stage_root() -> Path:
@@ -293,29 +272,86 @@ def stage_root() -> Path:
     return root
 
 
-def _stage(source: Path, python_prefix: Path | None) -> Path:
+def _stage(source: Path, python_prefix: Path | None = None) -> Path:
     stamps = [f"{e.name}:{e.stat().st_mtime_ns}:{e.stat().st_size}" for e in os.scandir(source)]
-    key = hashlib.sha256(f"{source}|{sorted(stamps)}".encode()).hexdigest()[:16]
-    target = stage_root() / f"{source.name}-{key}"
+    key = _key(f"{STAGE_VERSION}|{source}|{python_prefix}|{sorted(stamps)}")
+    ignore = _prefix_filter(source, python_prefix) if python_prefix else None
+    return _build(stage_root() / f"{source.name}-{key}", lambda tree: shutil.copytree(
+        source, tree, symlinks=True, ignore=ignore, copy_function=_link_or_copy))
+
+
+def _stage_libraries(elves: list[Path], skip: list[Path]) -> list[tuple[Path, str]]:
+    """Stage the shared libraries `elves` load (outside `skip`) at their sandbox paths;
+    returns one bind per top-level directory holding them (usually two)."""
+    stamps = sorted(f"{p}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in elves)
+    key = _key(f"{STAGE_VERSION}|{stamps}")
+
+    def build(tree: Path) -> None:
+        for dest, source in _resolve_libraries(elves, skip).items():
+            target = tree / dest.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(source, str(target))
+    target = _build(stage_root() / f"libs-{key}", build)
+    binds = []
+    for here, dirs, files in os.walk(target):
+        if files:  # this directory covers everything under it
+            binds.append((Path(here), "/" + str(Path(here).relative_to(target))))
+            dirs.clear()
+    return binds
+
+
+def _resolve_libraries(elves: list[Path], skip: list[Path]) -> dict[str, str]:
+    """Sandbox path -> host file of every library the dynamic loader resolves for `elves`
+    (one `ldd` run; symlinked names are bound as the file they point to)."""
+    ldd = shutil.which("ldd")
+    if ldd is None:
+        raise SandboxUnavailable("ldd (glibc's libc-bin) is needed to find the libraries "
+                                 "the sandbox needs")
+    out = subprocess.run([ldd, *map(str, elves)], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}).stdout
+    found = {}
+    for line in out.splitlines():
+        words = line.split("=>")[-1].split()
+        if not line.startswith(("\t", " ")) or not words or not words[0].startswith("/"):
+            continue  # a file's header, the vDSO or "not found"
+        path = Path(words[0])
+        real = path.resolve()
+        if real.is_file() and not any(real.is_relative_to(s) or path.is_relative_to(s)
+                                      for s in skip):
+            found[str(path.parent.resolve() / path.name)] = str(real)
+    if not found:
+        raise SandboxUnavailable(f"ldd found no libraries for {elves[0]}")
+    return found
+
+
+def _build(target: Path, fill) -> Path:
+    """`target`, filled by `fill(path)` in a private directory and renamed into place once."""
     if target.is_dir():
         return target
-    log.info("staging %s for the sandbox at %s", source, target)
+    log.info("staging %s for the sandbox", target)
     building = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    ignore = (_prefix_filter(source, python_prefix) if python_prefix
-              else shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(source, building / "tree", symlinks=True, ignore=ignore,
-                    copy_function=_link_or_copy)
-    os.chmod(building / "tree", 0o755)
     try:
-        os.rename(building / "tree", target)
-    except OSError:  # another worker staged it first
-        pass
-    shutil.rmtree(building, ignore_errors=True)
+        fill(building / "tree")
+        (building / "tree").mkdir(exist_ok=True)
+        os.chmod(building / "tree", 0o755)
+        try:
+            os.rename(building / "tree", target)
+        except OSError:  # another worker staged it first
+            pass
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     return target
 
 
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _prefix_filter(prefix: Path, exe: Path):
-    """Keep only the interpreter, libpython and the stdlib (no site-packages, tests, GUI)."""
+    """Keep only the interpreter, libpython and its own stdlib (no site-packages, tests,
+    GUI, nor a distribution's shared `python3/dist-packages`)."""
+    stdlib = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
     def ignore(directory: str, names: list[str]) -> set[str]:
         here = Path(directory)
         if here == prefix:
@@ -323,9 +359,11 @@ def _prefix_filter(prefix: Path, exe: Path):
         if here == prefix / "bin":
             return {n for n in names if n != exe.name}
         if here == prefix / "lib":
-            return {n for n in names if not (n.startswith("libpython") or n.startswith("python3"))}
-        if here.parent == prefix / "lib":
-            return {n for n in names if n in STDLIB_SKIP}
+            return {n for n in names if not (n.startswith("libpython") or n == stdlib)}
+        if here == prefix / "lib" / stdlib:  # config-*: static libpython, build scripts
+            return {n for n in names if n in STDLIB_SKIP or n.startswith("config-")}
+        if here.name == "lib-dynload":
+            return {n for n in names if n.startswith("_tkinter")}  # would pull in X11
         return set()
     return ignore
 
@@ -348,25 +386,73 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def tree_usage(pid: int) -> tuple[float, int]:
-    """CPU seconds and peak RSS (KiB) of a live process tree, read from /proc."""
-    cpu, peak, todo, seen = 0.0, 0, [pid], set()
-    tick = os.sysconf("SC_CLK_TCK")
+def tree(pid: int) -> list[int]:
+    """`pid` and all its live descendants (from /proc)."""
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
+        if p not in found:
+            found.append(p)
+            todo += children(p)
+    return found
+
+
+#: The CPU time a watcher last read for a launcher's whole tree (cpuacct or /proc). It
+#: outlives the tree: `wait4` on the launcher does not include the sandbox's processes.
+_watched_cpu: dict[int, float] = {}
+
+
+def note_tree_cpu(pid: int, cpu_s: float | None) -> None:
+    """Record (or, with None, forget) the whole-tree CPU time seen for launcher `pid`."""
+    if cpu_s is None:
+        _watched_cpu.pop(pid, None)
+        return
+    _watched_cpu[pid] = max(cpu_s, _watched_cpu.get(pid, 0.0))
+    while len(_watched_cpu) > 256:  # a watcher that was never stopped
+        _watched_cpu.pop(next(iter(_watched_cpu)))
+
+
+def tree_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds and peak RSS (KiB) of a process tree, read from /proc.
+
+    The CPU time is each live process's own plus what it has reaped (cutime/cstime), so
+    children that already exited count too (the namespace's init reaps the orphans), and
+    at least what the run's watcher last read for it (`note_tree_cpu`), which remains
+    known after the tree is gone. The peak is the largest process's high-water mark; see
+    `tree_memory_kb` for the sum."""
+    cpu, peak = _watched_cpu.get(pid, 0.0), 0
+    live, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for p in tree(pid):
         try:
-            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += (int(stat[11]) + int(stat[12])) / tick
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            live += sum(int(n) for n in fields[11:15]) / tick  # utime stime cutime cstime
+            peak = max(peak, _status_kb(p, "VmHWM:"))
         except (OSError, IndexError, ValueError):
             continue
-        todo += children(p)
-    return cpu, peak
+    return max(cpu, live), peak
+
+
+def tree_memory_kb(pid: int) -> int:
+    """Memory the tree holds now (KiB): the sum of proportional set sizes, so pages a
+    fork shares with its parent are counted once, not once per process."""
+    total = 0
+    for p in tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+            total += next(int(line.split()[1]) for line in lines if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            total += _status_kb(p, "VmRSS:")
+    return total
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def kill(pid: int) -> None:

@@ -284,20 +284,103 @@ def add(a, b):
     assert_contained(result, host, make_assignment, "graded", tracker)
 
 
-def test_shell_and_ctypes_stay_unprivileged(host, make_assignment, tracker):
+def test_no_shell_and_child_processes_stay_unprivileged(host, make_assignment, tracker):
     source = """
-import ctypes, subprocess
+import ctypes, os, subprocess, sys
 def add(a, b):
-    out = subprocess.run(["/bin/sh", "-c", "id -u; cat /etc/shadow; ls /root"],
-                         capture_output=True, text=True)
+    try:
+        subprocess.run(["/bin/sh", "-c", "id -u; cat /etc/shadow; ls /root"])
+        shell = "ran"
+    except FileNotFoundError:
+        shell = "absent"
+    system = os.waitstatus_to_exitcode(os.system("id -u"))  # libc's system() runs /bin/sh
+    child = subprocess.run([sys.executable, "-c", "import os\\ntry:\\n    os.setuid(0)\\n"
+                            "except OSError:\\n    print(os.getuid(), 'refused')"],
+                           capture_output=True, text=True)
     libc = ctypes.CDLL("libc.so.6")
-    raise RuntimeError(f"shell={out.stdout.split()} setuid={libc.setuid(0)} "
-                       f"setgid={libc.setgid(0)} chroot={libc.chroot(b'/')}")
+    raise RuntimeError(f"shell={shell} system={system} child={child.stdout.strip()!r} "
+                       f"setuid={libc.setuid(0)} setgid={libc.setgid(0)} "
+                       f"chroot={libc.chroot(b'/')}")
 """
     result = grade(host, make_assignment, source)
     assert_contained(result, host, make_assignment, "graded", tracker)
     message = result.checks[0].message
-    assert "shell=['65534']" in message and "setuid=-1" in message and "chroot=-1" in message
+    assert "shell=absent system=127" in message, message
+    assert "child='65534 refused'" in message, message  # setuid(0) fails in a subprocess too
+    assert "setuid=-1" in message and "setgid=-1" in message and "chroot=-1" in message
+
+
+def test_no_other_interpreter_shell_or_package_directory_is_visible(host, make_assignment,
+                                                                   tracker):
+    source = """
+import os, sys
+def add(a, b):
+    stdlib, found, files = os.path.dirname(os.__file__), [], 0
+    for top, dirs, names in os.walk("/"):
+        if top in ("/proc", "/sys", "/dev"):
+            dirs.clear()
+            continue
+        for name in dirs:
+            path = os.path.join(top, name)
+            if name in ("site-packages", "dist-packages") or (
+                    name.startswith("python") and not stdlib.startswith(path)):
+                found.append(path)
+        for name in names:
+            path, files = os.path.join(top, name), files + 1
+            if path == sys.executable or not os.path.isfile(path) or not os.access(path, os.X_OK):
+                continue
+            with open(path, "rb") as f:
+                elf = f.read(4) == b"\\x7fELF"
+            if name.startswith("python") or (elf and ".so" not in name):
+                found.append(path)
+    raise RuntimeError(f"files={files} exe={sys.executable} found={sorted(found)}")
+"""
+    slow = replace(FAST, wall_seconds=10.0, cpu_seconds=10.0)  # a broken layout is big
+    result = grade_submission(source, make_assignment(limits=slow))
+    assert_contained(result, host, make_assignment, "graded", tracker)
+    message = result.checks[0].message
+    assert "exe=/opt/python/bin/python3" in message and "found=[]" in message, message
+    assert int(message.split("files=")[1].split()[0]) > 500  # the walk saw the stdlib
+
+
+def test_installed_packages_stay_out_of_reach_without_the_import_blocker(host, make_assignment,
+                                                                        tracker):
+    """Even with the import hook removed and every host package directory put on sys.path
+    (a venv's, the base interpreter's, Debian's, one bundled under an unusual /usr path),
+    nothing but the stdlib and numpy can be imported."""
+    import glob
+    import importlib.util
+    import sys
+
+    names = ["scipy", "sklearn", "flask", "sqlalchemy", "pytest", "pip", "setuptools",
+             "cryptography", "crcmod", "grpc", "seccomp", "grader", "plugins"]
+    installed = [n for n in names if importlib.util.find_spec(n) is not None]
+    assert {"scipy", "sklearn", "flask", "pytest"} <= set(installed)  # else this proves nothing
+    patterns = [f"{sys.base_prefix}/lib/python3*/site-packages", "/usr/lib/python3*/*-packages",
+                "/usr/local/lib/python3*/*-packages", "/usr/lib/*/platform/*/lib/py*/*-packages",
+                "/usr/lib/*/platform/*/third_party/*/python3"]
+    dirs = sorted({str(Path(np.__file__).parents[1]), str(REPO),
+                   *(found for pattern in patterns for found in glob.glob(pattern))})
+    source = f"""
+import sys
+def add(a, b):
+    before = len(sys.meta_path)
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_Blocker"]
+    sys.path.extend({dirs!r})
+    results = {{"blockers removed": before - len(sys.meta_path)}}
+    for name in {names!r}:
+        try:
+            __import__(name)
+            results[name] = "imported"
+        except ImportError as exc:
+            results[name] = type(exc).__name__
+    raise RuntimeError(repr(results))
+"""
+    result = grade(host, make_assignment, source)
+    assert_contained(result, host, make_assignment, "graded", tracker)
+    message = result.checks[0].message
+    assert "'blockers removed': 1" in message and "imported" not in message, message
+    assert all(f"'{n}': 'ModuleNotFoundError'" in message for n in names), message
 
 
 def test_planting_sitecustomize_and_editing_installed_packages(host, make_assignment, tracker):
@@ -409,3 +492,57 @@ def add(a, b):
     assert_contained(result, host, make_assignment, "graded", tracker)
     forked = int(result.checks[0].message.split("forked ")[1].split()[0])
     assert forked < 8 and "Resource temporarily unavailable" in result.checks[0].message
+
+
+@pytest.mark.parametrize("cgroups", ["on", "off"])
+def test_forked_children_share_one_cpu_budget(host, make_assignment, tracker, isolation_probe,
+                                              monkeypatch, cgroups):
+    monkeypatch.setenv("NEUROGRADE_CGROUPS", cgroups)
+    source = """
+import os, time
+def add(a, b):
+    pids = []
+    for _ in range(3):  # each stays under RLIMIT_CPU; together they use 2.7 s
+        pid = os.fork()
+        if pid == 0:
+            start = time.process_time()
+            while time.process_time() - start < 0.9:
+                pass
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    return a + b
+"""
+    limits = replace(FAST, cpu_seconds=1.0, wall_seconds=6.0)
+    result = grade_submission(source, make_assignment(limits=limits))
+    assert_contained(result, host, make_assignment, "timeout", tracker)
+    assert result.limit_hit["name"] == "cpu_seconds", result.message
+    assert "of the 1 s CPU time limit" in result.message and result.usage["cpu_s"] >= 1.0
+    assert result.usage["wall_s"] < 3
+
+
+@pytest.mark.parametrize("cgroups", ["on", "off"])
+def test_forked_children_share_one_memory_budget(host, make_assignment, tracker,
+                                                 isolation_probe, monkeypatch, cgroups):
+    monkeypatch.setenv("NEUROGRADE_CGROUPS", cgroups)
+    source = """
+import os, time
+import numpy as np
+def add(a, b):
+    pids = []
+    for _ in range(3):  # ~100 MiB each, under the 256 MiB limit alone, not together
+        pid = os.fork()
+        if pid == 0:
+            keep = np.ones(13 * 10**6)
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    return a + b
+"""
+    result = grade(host, make_assignment, source)
+    assert_contained(result, host, make_assignment, "memory_limit", tracker)
+    assert result.limit_hit["name"] == "memory_mb" and "256 MiB" in result.message
+    assert result.usage["peak_memory_mb"] >= 200, result.usage

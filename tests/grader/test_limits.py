@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import resource
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from grader.limits import describe_end, exit_code, rlimits
+from grader.sandbox import tree_usage
 from plugins.types import Limits
 
 LIM = Limits(wall_seconds=3, cpu_seconds=4, memory_mb=512, max_file_mb=8)
@@ -40,6 +43,30 @@ def test_memory_messages_say_how_much_of_what():
     assert end(code=139, peak_mb=500)[0] == "memory_limit"  # killed at the cap
 
 
+def test_an_oom_kill_outranks_the_timeout_or_kill_it_caused():
+    # a forked child OOM-killed by the cgroup, the runner then waiting on it forever
+    status, message, hit = end(timed_out=True, oom=True, code=137, peak_mb=512.0)
+    assert status == "memory_limit" and hit["name"] == "memory_mb", message
+    assert "infinite loop" not in message and "used 512 MiB of 512 MiB" in message
+    assert end(code=137, cpu_s=4.2, oom=True)[0] == "memory_limit"
+    assert end(timed_out=True, peak_mb=512.0)[0] == "memory_limit"  # at the cap, kill unseen
+    assert end(timed_out=True, peak_mb=300.0)[0] == "timeout"
+    assert end(code=137, cpu_s=4.2, peak_mb=300.0)[2]["name"] == "cpu_seconds"
+
+
+def test_tree_cpu_counts_children_that_already_exited():
+    code = ("import os, time\npid = os.fork()\nif pid == 0:\n    t = time.process_time()\n"
+            "    while time.process_time() - t < 0.3:\n        pass\n    os._exit(0)\n"
+            "os.waitpid(pid, 0)\nprint('reaped', flush=True)\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"reaped\n"
+        assert tree_usage(proc.pid)[0] >= 0.3  # the child is gone; its time is the parent's
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_crashes_are_told_apart_from_limits():
     assert end(code=139, peak_mb=50)[1] == (
         "the Python process was killed by SIGSEGV while running `train(…)`")
@@ -67,7 +94,7 @@ def test_stale_cgroups_of_dead_workers_are_removed_and_live_ones_kept():
     from grader.limits import Cgroups
 
     group = Cgroups.create(LIM)
-    if group is None:
+    if not group.dirs:
         pytest.skip("cgroup v1 memory/pids groups cannot be created here")
     try:
         base = group.dirs["memory"].parent
