@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from assignments.mnist.checks import MISCLASSIFIED_SHOWN, public_mask, score_predictions
 from plugins.builtin_datasets import DATASETS
 from plugins.datasets import DatasetStore
 from plugins.registry import build_registry
@@ -72,11 +73,11 @@ def test_starters_define_the_contract_and_raise_not_implemented(registry, slug):
     assert public <= starter_functions
     namespace: dict = {}
     exec(compile(starter, "starter.py", "exec"), namespace)
-    with pytest.raises(NotImplementedError):
-        if slug == "mse-loss":
-            namespace["mse_loss"](np.zeros(2), np.ones(2))
-        else:
-            namespace["sigmoid"](0.0)
+    for name in starter_functions:  # every function is left to the student
+        function = namespace[name]
+        required = function.__code__.co_argcount - len(function.__defaults__ or ())
+        with pytest.raises(NotImplementedError):
+            function(*[np.zeros(2)] * required)
 
 
 @pytest.mark.parametrize("slug", COURSE)
@@ -91,8 +92,19 @@ def test_every_case_has_an_expected_outcome(registry, slug):
         "mse-loss", "backprop-2-2-1")
 
 
+def arrays_in(value) -> list[np.ndarray]:
+    """Every numpy array inside a call's arguments, however deeply nested."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [a for item in value for a in arrays_in(item)]
+    return []
+
+
 class RecordingContext(FakeContext):
-    """Records everything that would cross into the child."""
+    """Records every array that would cross into the child."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,26 +115,65 @@ class RecordingContext(FakeContext):
         return super().share(array)
 
     def timed_call(self, function, *args, **kwargs):
-        self.sent += [a for a in list(args) + list(kwargs.values())
-                      if isinstance(a, np.ndarray) and not any(a is s for s in self.sent)]
+        self.sent += [a for a in arrays_in([list(args), kwargs])
+                      if not any(a is s for s in self.sent)]  # shared ones are in already
         return super().timed_call(function, *args, **kwargs)
 
 
-def test_mnist_test_labels_stay_in_the_parent_and_images_are_shuffled(registry, tmp_path):
-    assignment = registry.assignment("mnist")
+def carries_labels(array: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether `array` holds the labels in any order: a line along some axis with the
+    labels' count of every class, as class numbers or one-hot."""
+    array = np.asarray(array, dtype=float)
+    counts = np.bincount(labels, minlength=10)
+    for axis in range(array.ndim):
+        if array.shape[axis] != labels.size:
+            continue
+        lines = np.moveaxis(array, axis, -1).reshape(-1, labels.size)
+        for line in lines:
+            if np.array_equal(line, np.rint(line)) and line.min() >= 0 and line.max() <= 9 \
+                    and np.array_equal(np.bincount(line.astype(int), minlength=10), counts):
+                return True
+        if lines.shape[0] == 10 and np.isin(lines, (0.0, 1.0)).all() and np.array_equal(
+                lines.sum(axis=1), counts):
+            return True
+    return False
+
+
+def test_the_label_detector_catches_shuffled_nested_and_one_hot_labels():
+    labels = np.random.default_rng(0).integers(0, 10, 297)
+    shuffled = labels[np.random.default_rng(1).permutation(labels.size)]
+    one_hot = np.eye(10)[shuffled].T
+    images = np.random.default_rng(2).random((64, labels.size))
+    for leaked in (shuffled, shuffled.astype(float), one_hot, one_hot.T,
+                   np.vstack([images, shuffled])):
+        assert carries_labels(leaked, labels)
+    assert any(carries_labels(a, labels) for a in arrays_in([images, {"y": [0, shuffled]}]))
+    assert not carries_labels(images, labels)
+    assert not carries_labels(np.zeros(labels.size, dtype=int), labels)
+
+
+LEAK_CASES = {"mnist": ("constant_predictor.py", "accuracy on hidden test set", "digits"),
+              "digits": ("constant_predictor.py", "accuracy on hidden test set", "digits")}
+
+
+@pytest.mark.parametrize("slug", LEAK_CASES)
+def test_test_labels_stay_in_the_parent_and_images_are_shuffled(registry, tmp_path, slug):
+    case, check_name, dataset = LEAK_CASES[slug]
+    assignment = registry.assignment(slug)
     store = DatasetStore({d.name: d for d in DATASETS}, tmp_path)
-    ctx = RecordingContext(assignment.cases_dir / "constant_predictor.py", assignment, seed=3,
-                           params={"dataset": "digits"}, store=store)
-    check = next(c for c in assignment.checks if c.name == "accuracy on hidden test set")
+    ctx = RecordingContext(assignment.cases_dir / case, assignment, seed=3,
+                           params={"dataset": dataset}, store=store)
+    check = next(c for c in assignment.checks if c.name == check_name)
     outcome = check.run(ctx)
-    digits = store.get("digits").arrays
+    digits = store.get(dataset).arrays
     labels, images = np.asarray(digits["y_test"]), np.asarray(digits["X_test"], np.float32)
-    assert not any(a.shape == labels.shape and np.array_equal(a, labels) for a in ctx.sent)
+    assert ctx.sent and not any(carries_labels(a, labels) for a in ctx.sent)
     sent_images = [a for a in ctx.sent if a.shape == images.shape]
     assert len(sent_images) == 1 and not np.array_equal(sent_images[0], images)
     assert sorted(map(tuple, sent_images[0].T)) == sorted(map(tuple, images.T))
-    # the constant predictor says "1" for everything: accuracy = share of ones
-    assert outcome.metrics["accuracy"] == pytest.approx(np.mean(labels == 1))
+    # the constant predictor says one digit for everything: accuracy = share of that digit
+    predicted = 1 if slug == "mnist" else 0
+    assert outcome.metrics["accuracy"] == pytest.approx(np.mean(labels == predicted))
     assert not outcome.passed and outcome.fraction == 0.0
 
 
@@ -139,3 +190,38 @@ def test_mnist_training_over_the_time_budget_earns_nothing(registry, tmp_path):
     assert not late.passed and late.fraction == 0.0
     assert "more than the 0.001 s allowed" in late.message
     assert late.metrics["accuracy"] == in_time.metrics["accuracy"]
+
+
+def test_mnist_vectorization_times_new_inputs_each_time(registry):
+    """A loop that caches its answers is fast only on inputs it has seen: every timing
+    must get new ones."""
+    assignment = registry.assignment("mnist")
+    check = next(c for c in assignment.checks if c.name == "vectorized backprop")
+    cached = check.run(RecordingContext(assignment.cases_dir / "caches_backprop.py", assignment,
+                                        seed=4))
+    assert not cached.passed and "replace the loop over examples" in cached.message
+    ctx = RecordingContext(assignment.reference_path, assignment, seed=4)
+    assert check.run(ctx).passed
+    inputs = [a for a in ctx.sent if a.shape == (784, 1000)]
+    assert len(inputs) == 3 and not np.array_equal(inputs[0], inputs[1])
+
+
+def test_pictures_come_from_the_public_half_and_change_with_the_run():
+    labels = np.random.default_rng(0).integers(0, 10, 1000)
+    predicted = np.where(np.random.default_rng(1).random(1000) < 0.3, (labels + 1) % 10, labels)
+    runs = [score_predictions(predicted, labels, 5, np.random.default_rng(seed))
+            for seed in (1, 2)]
+    public = public_mask(labels.size, 5)
+    assert np.array_equal(runs[0].public, public) and public.sum() == 500
+    shown = []
+    for metrics, artifacts, _ in runs:
+        assert np.sum(artifacts["confusion_matrix"]) == 500
+        assert np.trace(artifacts["confusion_matrix"]) == np.sum((predicted == labels) & public)
+        assert metrics["accuracy"] == pytest.approx(np.mean(predicted == labels))
+        indices = [item["index"] for item in artifacts["misclassified"]]
+        assert len(indices) == MISCLASSIFIED_SHOWN
+        assert all(public[i] and predicted[i] != labels[i] for i in indices)
+        shown.append(indices)
+    assert shown[0] != shown[1]
+    # not the lowest indices first: uploads cannot page through the labels in order
+    assert shown[0] != sorted(np.flatnonzero((predicted != labels) & public))[:len(shown[0])]

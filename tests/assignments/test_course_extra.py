@@ -93,7 +93,8 @@ def test_starters_define_the_contract_and_keep_the_provided_part(registry, slug)
     namespace: dict = {}
     exec(compile(starter, "starter.py", "exec"), namespace)
     student_functions = set(mine) - PROVIDED.get(slug, set())
-    for name in student_functions & {"gradient_descent", "forward", "relu", "sgd"}:
+    assert public - PROVIDED.get(slug, set()) <= student_functions
+    for name in student_functions:  # every function the student writes is left to the student
         with pytest.raises(NotImplementedError):
             namespace[name](*([np.zeros((2, 2))] * _arity(namespace[name])))
 

@@ -60,9 +60,11 @@ def test_digits_grades_quickly_and_reports_leaderboard_metrics(store):
     weighted = (metrics["accuracy_public"] * public.size
                 + metrics["accuracy_private"] * (labels.size - public.size)) / labels.size
     assert weighted == pytest.approx(metrics["accuracy"])
-    confusion = np.array(result.artifacts["confusion_matrix"])
-    assert confusion.shape == (10, 10) and confusion.sum() == labels.size
-    assert np.array_equal(confusion.sum(axis=1), np.bincount(labels, minlength=10))
+    confusion = np.array(result.artifacts["confusion_matrix"])  # of the public half only
+    assert confusion.shape == (10, 10) and confusion.sum() == public.size
+    assert np.array_equal(confusion.sum(axis=1), np.bincount(labels[public], minlength=10))
+    message = next(c.message for c in result.checks if c.name == "accuracy on hidden test set")
+    assert f"accuracy {metrics['accuracy_public']:.4f} on the public half (148 images)" in message
     assert "misclassified" not in result.artifacts  # indices would point into MNIST's pictures
     assert result.provenance["datasets"]["digits"].startswith("sha256:")
 
@@ -121,12 +123,17 @@ def test_mnist_binary_reference_full_marks_and_test_error(store):
     labels = np.asarray(data["y_test"])
     binary = labels[labels <= 1]
     assert binary.size == 2115 and int(np.sum(np.asarray(data["y_train"]) <= 1)) == 12665
-    confusion = np.array(result.artifacts["confusion_matrix"])
-    assert confusion.shape == (2, 2) and confusion.sum() == binary.size
-    assert confusion[0, 1] + confusion[1, 0] == round(metrics["test_error"] * binary.size)
+    public = np.random.default_rng(2).permutation(binary.size)[: binary.size // 2]
+    confusion = np.array(result.artifacts["confusion_matrix"])  # of the public half only
+    assert confusion.shape == (2, 2) and confusion.sum() == public.size == 1057
+    assert confusion[0, 1] + confusion[1, 0] == round(metrics["test_error_public"] * public.size)
+    message = next(c.message for c in result.checks if c.name == "test error on hidden test set")
+    assert "public half (1,057 images)" in message
+    assert f"test error {metrics['test_error_public']:.2%}" in message
+    public_mnist = set(np.flatnonzero(labels <= 1)[public])
     for item in result.artifacts["misclassified"]:  # indices into the full MNIST test set
         assert item["true"] == labels[item["index"]] != item["predicted"]
-        assert item["true"] in (0, 1)
+        assert item["true"] in (0, 1) and item["index"] in public_mnist
 
 
 @pytest.mark.slow
