@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -54,9 +55,9 @@ def example_venv(tmp_path_factory) -> Path:
     venv and the checkout through a .pth file, and pip runs with --no-index and
     --no-build-isolation. The example is copied first so the build leaves the checkout alone.
     """
-    import setuptools
-
-    major = int(setuptools.__version__.split(".")[0])
+    # read from metadata: importing setuptools here would clash with an earlier distutils import
+    setuptools = importlib.metadata.distribution("setuptools")
+    major = int(setuptools.version.split(".")[0])
     assert major >= 77, "the example builds with setuptools>=77: pip install -e '.[test]'"
     base = tmp_path_factory.mktemp("example-venv")
     venv = base / "venv"
@@ -67,7 +68,7 @@ def example_venv(tmp_path_factory) -> Path:
     site = Path(subprocess.check_output(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         text=True).strip())
-    project_site = Path(setuptools.__file__).resolve().parents[1]
+    project_site = Path(setuptools.locate_file("")).resolve()
     (site / "neurograde-checkout.pth").write_text(f"{ROOT}\n{project_site}\n")
     source = shutil.copytree(EXAMPLE, base / "example", ignore=shutil.ignore_patterns(
         "build", "*.egg-info", "__pycache__"))
