@@ -258,6 +258,8 @@ def _check_rubric(r: Any) -> Iterable[str]:
         yield "needs a name and an assignment"
     if not all(isinstance(k, str) and isinstance(v, _NUMBER) for k, v in r.points.items()):
         yield "points must map check names to numbers"
+    if r.forbidden_imports is not None:
+        yield from _sequence_of("forbidden_imports", r.forbidden_imports, str)
     if not 0 <= r.late_penalty_per_day <= 1:
         yield "late_penalty_per_day must be between 0 and 1"
 

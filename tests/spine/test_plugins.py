@@ -251,6 +251,8 @@ def test_badly_typed_definitions_are_reported_by_name_and_the_rest_load(pm, tmp_
                                                checks=("answer", 42))]),
         "raising-hook": _Typed(raises=True),
         "bad-rubric": _Typed(rubrics=[RubricDef(name="r", assignment="good", points=None)]),
+        "bad-imports": _Typed(rubrics=[RubricDef(name="i", assignment="good",
+                                                 forbidden_imports="torch")]),
         "bad-dataset": _Typed(datasets=[DatasetDef(name=3, load=None)]),
         "bad-limits": _Typed([make_assignment("bad-limits", tmp_path, limits={"wall": 1})]),
     }
@@ -265,6 +267,7 @@ def test_badly_typed_definitions_are_reported_by_name_and_the_rest_load(pm, tmp_
     assert "is not a CheckDef" in errors["not-a-check"]
     assert "ValueError: no course folder" in errors["raising-hook"]
     assert "points must be Mapping" in errors["bad-rubric"]
+    assert "forbidden_imports must be a tuple, got str" in errors["bad-imports"]
     assert "name must be str" in errors["bad-dataset"]
     assert "limits must be Limits" in errors["bad-limits"]
     assert set(registry.assignments) >= {"good", "sigmoid"}
