@@ -93,6 +93,15 @@ def mismatch(what: str, got: Any, expected: Any, *, show_expected: bool = False,
     return f"{what} is wrong in {int(wrong.sum())} of {wrong.size} elements"
 
 
+def threshold_credit(value: float, full: float, zero: float) -> float:
+    """Linear partial credit: 1 at `full`, 0 at `zero`. `full > zero` for a score that
+    rises (accuracy), `full < zero` for one that falls (an error rate); equal thresholds
+    mean all or nothing (for a rising score)."""
+    if full == zero:
+        return 1.0 if value >= full else 0.0
+    return float(np.clip((value - zero) / (full - zero), 0.0, 1.0))
+
+
 def central_difference(f: Callable[[np.ndarray], float], x: np.ndarray,
                        eps: float = 1e-6) -> np.ndarray:
     """∂f/∂x by central differences, one element at a time (f returns a scalar)."""

@@ -18,7 +18,7 @@ from assignments.mnist.checks import (
     vectorization_check_of,
 )
 from plugins import CheckContext, CheckDef, Outcome, StudentCallError
-from plugins.checklib import as_array, mismatch, student_check
+from plugins.checklib import as_array, mismatch, student_check, threshold_credit
 
 #: the 2-2-1 network of the backprop assignment: every weight [0, 1], biases 0, x = [2, 3]
 EXAMPLE_PARAMS = [(np.array([[0.0, 1.0], [0.0, 1.0]]), np.zeros((2, 1))),
@@ -66,7 +66,7 @@ def accuracy_check(ctx: CheckContext) -> Outcome:
     full = float(ctx.params.get("full_credit_accuracy", 0.95))
     zero = float(ctx.params.get("zero_credit_accuracy", 0.90))
     accuracy = metrics["accuracy"]  # the grade: the whole test set
-    fraction = float(np.clip((accuracy - zero) / (full - zero), 0.0, 1.0))
+    fraction = threshold_credit(accuracy, full, zero)
     message = (f"accuracy {metrics['accuracy_public']:.4f} on "
                f"{public_part_words(int(public.sum()))} (full credit from {full:g} on the whole "
                f"set, partial from {zero:g}); train took {train_seconds:.2f} s")

@@ -20,6 +20,7 @@ from plugins.checklib import (
     diagnose_gradients,
     mismatch,
     student_check,
+    threshold_credit,
 )
 
 GRADIENT_NET_SIZES = ((5, 4, 3), (4, 5, 3, 2))
@@ -234,8 +235,7 @@ def _read_predictions(value: Any, count: int) -> np.ndarray:
 def _accuracy_fraction(accuracy: float, params) -> tuple[bool, float, float]:
     full = float(params.get("full_credit_accuracy", 0.95))
     zero = float(params.get("zero_credit_accuracy", 0.90))
-    fraction = float(np.clip((accuracy - zero) / (full - zero), 0.0, 1.0))
-    return accuracy >= full, fraction, full
+    return accuracy >= full, threshold_credit(accuracy, full, zero), full
 
 
 class Scored(NamedTuple):

@@ -22,6 +22,7 @@ from plugins.checklib import (
     gradient_feedback,
     mismatch,
     student_check,
+    threshold_credit,
 )
 
 KEYS = ("W1", "b1", "W2", "b2")
@@ -185,7 +186,8 @@ def test_standardisation(ctx: CheckContext) -> Outcome:
 def _error_fraction(error: float, params: Any) -> tuple[bool, float, float]:
     full = float(params.get("full_credit_error", 0.003))
     zero = float(params.get("zero_credit_error", 0.01))
-    return error <= full, float(np.clip((zero - error) / (zero - full), 0.0, 1.0)), full
+    # credit rises as the error falls: score the negated error
+    return error <= full, threshold_credit(-error, -full, -zero), full
 
 
 @student_check

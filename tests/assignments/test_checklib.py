@@ -16,6 +16,7 @@ from plugins.checklib import (
     find_swaps,
     mismatch,
     student_check,
+    threshold_credit,
 )
 
 
@@ -85,3 +86,13 @@ def test_student_check_turns_call_errors_into_failed_outcomes():
     outcome = run(None)
     assert isinstance(outcome, Outcome) and not outcome.passed
     assert outcome.message == "sigmoid() is missing"
+
+
+def test_threshold_credit_is_linear_between_thresholds_and_all_or_nothing_when_equal():
+    assert threshold_credit(0.925, full=0.95, zero=0.90) == pytest.approx(0.5)
+    assert threshold_credit(0.99, full=0.95, zero=0.90) == 1.0
+    assert threshold_credit(0.80, full=0.95, zero=0.90) == 0.0
+    # a falling score (error rate) scored through its negation, as mnist-binary does
+    assert threshold_credit(-0.0065, full=-0.003, zero=-0.01) == pytest.approx(0.5)
+    assert threshold_credit(0.97, full=0.97, zero=0.97) == 1.0
+    assert threshold_credit(0.9699, full=0.97, zero=0.97) == 0.0
