@@ -20,7 +20,7 @@ ASSIGNMENT = AssignmentDef(
     checks=CHECKS,
     limits=Limits(wall_seconds=20, cpu_seconds=20, memory_mb=512),
     default_rubric=f"{SLUG}-default",
-    order=38,
+    order=36,
     cases_dir=HERE / "cases",
 )
 
