@@ -205,7 +205,7 @@ class AuthActions:
     def login(self, user: User) -> None:
         """Log in without the form, as Flask-Login does after a successful login."""
         with self.client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
 
     def login_form(self, username: str, password: str = "password"):

@@ -4,6 +4,7 @@ user loader and the security headers, because this blueprint is always present."
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import threading
@@ -117,11 +118,16 @@ def _setup(state: BlueprintSetupState) -> None:
         login_manager.user_loader(_load_user)
 
 
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The user of a login session, unless the password changed since it began."""
+    user_id, _, stamp = session_id.partition(":")
     try:
-        return get_session().get(User, int(user_id))
+        user = get_session().get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None or not hmac.compare_digest(stamp, user.session_stamp()):
+        return None
+    return user
 
 
 @bp.after_app_request
@@ -243,12 +249,13 @@ def change_password():
         flash("The two new passwords differ.", "error")
         return _settings_page(status=400)
     try:
-        accounts.set_password(current_user, new)
+        accounts.change_password(current_user, new)
     except ValidationError as error:
         flash(error.message, "error")
         return _settings_page(status=400)
     session.commit()
-    flash("Password changed.", "success")
+    login_user(current_user._get_current_object())  # this session goes on; the others end
+    flash("Password changed. Other sessions were logged out.", "success")
     return redirect(url_for("auth.settings"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
@@ -39,7 +40,12 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id a login session stores: the user's id and a stamp of the password hash,
+        so changing the password ends every other session (see `session_stamp`)."""
+        return f"{self.id}:{self.session_stamp()}"
+
+    def session_stamp(self) -> str:
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
 
 
 class ApiToken(Base):

@@ -13,7 +13,8 @@ from server.models import ROLES, Course, Enrollment, User
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 COURSE_ROLES = ("student", "instructor")
-MIN_PASSWORD_LENGTH = 3
+MIN_PASSWORD_LENGTH = 3  #: set by an instructor or the demo (e.g. password = username)
+MIN_CHOSEN_PASSWORD_LENGTH = 8
 
 
 def hash_password(password: str) -> str:
@@ -25,6 +26,17 @@ def hash_password(password: str) -> str:
 
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
+
+
+def change_password(user: User, password: str) -> None:
+    """A password the user chose: stricter than the instructor-set minimum, and not the
+    username."""
+    if len(password) < MIN_CHOSEN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"A new password needs at least {MIN_CHOSEN_PASSWORD_LENGTH} characters.")
+    if password.lower() == user.username.lower():
+        raise ValidationError("A new password must differ from your username.")
+    set_password(user, password)
 
 
 def verify_password(user: User | None, password: str) -> bool:

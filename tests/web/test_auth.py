@@ -106,18 +106,46 @@ def test_pseudonym_and_opt_out(client, auth, db, make_user):
 def test_change_password(client, auth, make_user):
     user = make_user(username="ivy", password="old-pw")
     auth.login(user)
-    bad = client.post("/settings/password", data={
-        "current_password": "wrong", "new_password": "new-pw", "confirm_password": "new-pw"})
+    new = {"current_password": "old-pw", "new_password": "new-password",
+           "confirm_password": "new-password"}
+    bad = client.post("/settings/password", data=new | {"current_password": "wrong"})
     assert bad.status_code == 400
-    mismatch = client.post("/settings/password", data={
-        "current_password": "old-pw", "new_password": "new-pw", "confirm_password": "other"})
+    mismatch = client.post("/settings/password", data=new | {"confirm_password": "other"})
     assert mismatch.status_code == 400
-    ok = client.post("/settings/password", data={
-        "current_password": "old-pw", "new_password": "new-pw", "confirm_password": "new-pw"})
+    short = client.post("/settings/password", data=new | {
+        "new_password": "short", "confirm_password": "short"})
+    assert short.status_code == 400 and "at least 8 characters" in short.get_data(as_text=True)
+    ok = client.post("/settings/password", data=new)
     assert ok.status_code == 302
+    assert client.get("/settings").status_code == 200  # this session goes on
     client.post("/logout")
     assert auth.login_form("ivy", "old-pw").status_code == 401
-    assert auth.login_form("ivy", "new-pw").status_code == 302
+    assert auth.login_form("ivy", "new-password").status_code == 302
+
+
+def test_changing_the_password_ends_the_other_sessions(app, auth, make_user):
+    user = make_user(username="una", password="first-password")
+    laptop, phone = app.test_client(), app.test_client()
+    for client in (laptop, phone):
+        assert client.post("/login", data={"username": "una", "password": "first-password"}
+                           ).status_code == 302
+        assert client.get("/settings").status_code == 200
+    changed = laptop.post("/settings/password", data={
+        "current_password": "first-password", "new_password": "second-password",
+        "confirm_password": "second-password"})
+    assert changed.status_code == 302
+    assert laptop.get("/settings").status_code == 200
+    assert phone.get("/settings").status_code == 302  # back to the login page
+    assert phone.post("/login", data={"username": user.username, "password": "second-password"}
+                      ).status_code == 302
+
+
+def test_a_new_password_may_not_be_the_username(client, auth, make_user):
+    auth.login(make_user(username="quentin-x", password="old-pw"))
+    same = client.post("/settings/password", data={
+        "current_password": "old-pw", "new_password": "Quentin-X", "confirm_password": "Quentin-X"})
+    assert same.status_code == 400
+    assert "differ from your username" in same.get_data(as_text=True)
 
 
 def test_token_shown_once_works_and_can_be_revoked(client, auth, db, make_user, toy_classroom):
