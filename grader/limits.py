@@ -8,22 +8,13 @@ import os
 import resource
 import select
 import signal
-import stat
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.sandbox import (
-    children,
-    kill,
-    killpg,
-    note_tree_cpu,
-    sandbox_disabled,
-    tree_memory_kb,
-    tree_usage,
-)
+from grader.sandbox import end_tree, tree_memory_kb, tree_usage
 from plugins.types import Limits
 
 log = logging.getLogger(__name__)
@@ -58,19 +49,15 @@ def rlimits(limits: Limits, *, cgroup: bool = False) -> dict[int, tuple[int, int
 
 def make_preexec(limits: Limits, uid: int | None,
                   cgroup_fds: list[int] | None = None) -> Callable[[], None]:
-    """Runs in the forked child before exec: join the run's cgroups and tell the
-    watcher its pid (`Cgroups.open_procs`), set rlimits (hard = soft, so they cannot be
-    raised) and, for a root worker, drop to an unprivileged uid so that bwrap maps the
-    sandbox to it."""
+    """Runs in the forked child before exec: join the run's cgroups, set rlimits
+    (hard = soft, so they cannot be raised) and, for a root worker, drop to an
+    unprivileged uid so that bwrap maps the sandbox to it."""
+    items = list(rlimits(limits, cgroup=bool(cgroup_fds)).items())
     fds = list(cgroup_fds or ())
-    # the watcher's descriptor is a pipe; any other is a cgroup's, so a memory cgroup caps
-    in_cgroup = any(not stat.S_ISFIFO(os.fstat(fd).st_mode) for fd in fds)
-    items = list(rlimits(limits, cgroup=in_cgroup).items())
 
     def preexec() -> None:
-        pid = str(os.getpid()).encode()
         for fd in fds:
-            os.write(fd, pid)
+            os.write(fd, b"0")  # "0" = the writing process
         for which, value in items:
             resource.setrlimit(which, value)
         if uid is not None:
@@ -249,10 +236,17 @@ class Cgroups:
         return None
 
     def open_procs(self) -> list[int]:
-        """Descriptors the launcher writes its pid to (in preexec, before dropping root):
-        each group's `cgroup.procs`, and the watcher's pipe (which starts the watcher)."""
-        fds = [os.open(p / "cgroup.procs", os.O_WRONLY) for p in self.dirs.values()]
-        return fds + ([self.watch.start()] if self.watch else [])
+        """Each group's `cgroup.procs`, which the launcher joins (in preexec, before
+        dropping root); the caller closes them."""
+        fds: list[int] = []
+        try:
+            for path in self.dirs.values():
+                fds.append(os.open(path / "cgroup.procs", os.O_WRONLY))
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
 
     def peak_mb(self) -> float:
         watched = self.watch.peak_kb / 1024 if self.watch else 0.0
@@ -270,6 +264,12 @@ class Cgroups:
     def cpu_seconds(self) -> float | None:
         """CPU time of everything that ran in the run so far, when cpuacct counts it."""
         return self._read("cpuacct", "cpuacct.usage") / 1e9 if "cpuacct" in self.dirs else None
+
+    def tree_cpu_s(self) -> float:
+        """The whole tree's CPU time as far as known: cpuacct's count, or the watcher's
+        last reading (`wait4` on the launcher misses the sandbox's orphans)."""
+        watched = self.watch.cpu_s if self.watch else 0.0
+        return max(self.cpu_seconds() or 0.0, watched)
 
     def kill_all(self) -> None:
         for path in self.dirs.values():
@@ -315,55 +315,55 @@ class TreeWatch:
     an OOM kill in the memory cgroup (which may hit a forked child and leave the runner
     going), or, without a memory cgroup, `memory_mb` held by the tree (summed PSS).
 
-    It learns the launcher's pid from the pipe `make_preexec` writes to, polls every
-    `WATCH_SECONDS` until the launcher exits, and kills the PID namespace's init like the
-    session's own kill does, so the launcher reports SIGKILL with the tree's usage."""
+    It polls every `WATCH_SECONDS` until the launcher exits or `stop`, and ends the tree
+    as the session's own kill does (`end_tree`).
+
+    It reads and signals the tree by pid only while holding `lock` and after seeing the
+    launcher still running; the session reaps the launcher under the same lock, so that
+    pid cannot meanwhile belong to another process (another run's launcher, say)."""
 
     def __init__(self, group: Cgroups, limits: Limits) -> None:
         self.group, self.limits = group, limits
         self.reason: str | None = None  #: "cpu" or "memory" once the watcher ended the run
         self.peak_kb = 0  #: the tree's largest summed PSS seen (only without a memory cgroup)
-        self.cpu_s = 0.0
-        self.pid = 0  #: the launcher's, once known
+        self.cpu_s = 0.0  #: the tree's CPU time at the last poll
+        self.lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> int:
-        """Start watching; returns the pipe's write end (the caller closes it after fork)."""
-        read_fd, write_fd = os.pipe()
-        threading.Thread(target=self._run, args=(read_fd,), name="neurograde-watch",
-                         daemon=True).start()
-        return write_fd
+    def start(self, pid: int) -> None:
+        """Watch launcher `pid`, a child of this process not yet reaped; raises OSError."""
+        pidfd = os.pidfd_open(pid)
+        self._thread = threading.Thread(target=self._run, args=(pid, pidfd),
+                                        name="neurograde-watch", daemon=True)
+        try:
+            self._thread.start()
+        except BaseException:
+            os.close(pidfd)
+            raise
 
     def stop(self) -> None:
+        """Stop watching; returns once the thread has ended (it never outlives its run)."""
         self._stop.set()
-        if self.pid:
-            note_tree_cpu(self.pid, None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2 * WATCH_SECONDS + 1.0)
 
-    def _run(self, read_fd: int) -> None:
-        try:
-            pid = int(os.read(read_fd, 32) or 0)  # b"" once the parent closed its end
-            pidfd = os.pidfd_open(pid) if pid else None
-        except (OSError, ValueError):
-            return
-        finally:
-            os.close(read_fd)
-        if pidfd is None:
-            return
-        self.pid = pid
+    def _run(self, pid: int, pidfd: int) -> None:
         try:
             while not self._stop.is_set():
                 if select.select([pidfd], [], [], WATCH_SECONDS)[0]:
                     return  # the launcher exited
-                self.reason = self._over(pid)
-                if self.reason:
-                    log.info("ending run %d: the process tree exceeded its %s limit", pid,
-                             self.reason)
-                    self._kill(pid)
-                    return
+                with self.lock:
+                    if self._stop.is_set() or select.select([pidfd], [], [], 0)[0]:
+                        return
+                    self.reason = self._over(pid)
+                    if self.reason:
+                        log.info("ending run %d: the process tree exceeded its %s limit",
+                                 pid, self.reason)
+                        end_tree(pid)  # the launcher then reports SIGKILL
+                        return
         finally:
             os.close(pidfd)
-            if self._stop.is_set():  # stop() may have run while _over noted the CPU time
-                note_tree_cpu(pid, None)
 
     def _over(self, pid: int) -> str | None:
         if "memory" in self.group.dirs:
@@ -375,16 +375,7 @@ class TreeWatch:
                 return "memory"
         cpu = self.group.cpu_seconds()
         self.cpu_s = max(self.cpu_s, tree_usage(pid)[0] if cpu is None else cpu)
-        note_tree_cpu(pid, self.cpu_s)  # the session reads it back through tree_usage
         return "cpu" if self.cpu_s > self.limits.cpu_seconds else None
-
-    @staticmethod
-    def _kill(pid: int) -> None:
-        inner = [] if sandbox_disabled() else children(pid)
-        for p in inner:  # the namespace's init: the kernel then kills everything inside
-            kill(p)
-        if not inner:
-            killpg(pid)
 
 
 def _alive(pid: int) -> bool:

@@ -397,39 +397,22 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-#: The CPU time a watcher last read for a launcher's whole tree (cpuacct or /proc). It
-#: outlives the tree: `wait4` on the launcher does not include the sandbox's processes.
-_watched_cpu: dict[int, float] = {}
-
-
-def note_tree_cpu(pid: int, cpu_s: float | None) -> None:
-    """Record (or, with None, forget) the whole-tree CPU time seen for launcher `pid`."""
-    if cpu_s is None:
-        _watched_cpu.pop(pid, None)
-        return
-    _watched_cpu[pid] = max(cpu_s, _watched_cpu.get(pid, 0.0))
-    while len(_watched_cpu) > 256:  # a watcher that was never stopped
-        _watched_cpu.pop(next(iter(_watched_cpu)))
-
-
 def tree_usage(pid: int) -> tuple[float, int]:
     """CPU seconds and peak RSS (KiB) of a process tree, read from /proc.
 
     The CPU time is each live process's own plus what it has reaped (cutime/cstime), so
-    children that already exited count too (the namespace's init reaps the orphans), and
-    at least what the run's watcher last read for it (`note_tree_cpu`), which remains
-    known after the tree is gone. The peak is the largest process's high-water mark; see
-    `tree_memory_kb` for the sum."""
-    cpu, peak = _watched_cpu.get(pid, 0.0), 0
-    live, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    children that already exited count too (the namespace's init reaps the orphans). The
+    peak is the largest process's high-water mark; see `tree_memory_kb` for the sum.
+    `pid` must be an unreaped child of the caller, or it may name another process."""
+    cpu, peak, tick = 0.0, 0, os.sysconf("SC_CLK_TCK")
     for p in tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            live += sum(int(n) for n in fields[11:15]) / tick  # utime stime cutime cstime
+            cpu += sum(int(n) for n in fields[11:15]) / tick  # utime stime cutime cstime
             peak = max(peak, _status_kb(p, "VmHWM:"))
         except (OSError, IndexError, ValueError):
             continue
-    return max(cpu, live), peak
+    return cpu, peak
 
 
 def tree_memory_kb(pid: int) -> int:
@@ -453,6 +436,16 @@ def _status_kb(pid: int, key: str) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def end_tree(pid: int) -> None:
+    """SIGKILL the PID namespace's init under launcher `pid` (the kernel then kills
+    everything inside), and the launcher's process group when there is no such init."""
+    inner = children(pid)
+    for p in inner:
+        kill(p)
+    if not inner or sandbox_disabled():
+        killpg(pid)
 
 
 def kill(pid: int) -> None:

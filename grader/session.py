@@ -13,9 +13,11 @@ malformed or unexpected one ends the run as `crashed`, never as our error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -28,12 +30,10 @@ from grader.limits import Cgroups, describe_end, exit_code, make_preexec
 from grader.sandbox import (
     INSTALL_HINT,
     SandboxUnavailable,
-    children,
-    kill,
+    end_tree,
     killpg,
     launch_command,
     make_run_dir,
-    sandbox_disabled,
     tree_usage,
 )
 from plugins.types import Limits, StudentCallError
@@ -125,35 +125,35 @@ class Session:
         self.run_dir = make_run_dir(self.source)
         call_r, call_w = os.pipe()
         reply_r, reply_w = os.pipe()
+        child_fds = [call_r, reply_w]  # closed here once the child has them (or failed)
         try:
             launch = launch_command(self.run_dir, self.limits, call_r, reply_w, self.forbidden)
-        except BaseException:
-            for fd in (call_r, call_w, reply_r, reply_w):
-                os.close(fd)
-            raise
-        self.cgroups = Cgroups.create(self.limits)
-        cgroup_fds = self.cgroups.open_procs() if self.cgroups else []
-        self._started = time.monotonic()
-        try:
+            child_fds += launch.fds
+            self.cgroups = Cgroups.create(self.limits)
+            cgroup_fds = self.cgroups.open_procs()
+            child_fds += cgroup_fds
+            self._started = time.monotonic()
             self.proc = subprocess.Popen(
                 launch.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, pass_fds=(call_r, reply_w, *launch.fds),
                 preexec_fn=make_preexec(self.limits, launch.uid, cgroup_fds),
                 start_new_session=True, cwd=launch.cwd, env=launch.env)
-        except (OSError, subprocess.SubprocessError) as exc:
-            for fd in (call_r, call_w, reply_r, reply_w):
-                os.close(fd)
-            raise SandboxUnavailable(f"the sandbox could not be started ({exc}). "
-                                     + INSTALL_HINT) from None
+        except BaseException as exc:
+            _close(call_w, reply_r)
+            if isinstance(exc, (OSError, subprocess.SubprocessError)):
+                raise SandboxUnavailable(f"the sandbox could not be started ({exc}). "
+                                         + INSTALL_HINT) from None
+            raise
         finally:
-            for fd in cgroup_fds + launch.fds:
-                os.close(fd)
-        os.close(call_r)
-        os.close(reply_w)
+            _close(*child_fds)
         self._fds = {"call": call_w, "reply": reply_r, "stdout": self.proc.stdout.fileno(),
                      "stderr": self.proc.stderr.fileno()}
         for fd in self._fds.values():
             os.set_blocking(fd, False)
+        try:
+            self.cgroups.watch.start(self.proc.pid)
+        except (OSError, RuntimeError) as exc:  # close() ends the started child
+            raise SandboxUnavailable(f"cannot watch the sandbox's processes ({exc})") from None
         self._await_hello()
 
     def load(self, source: str) -> list[str]:
@@ -188,7 +188,7 @@ class Session:
         """End the child (politely, then by force) and remove the run directory."""
         if self.proc is not None:
             if self.gone is None and self._status is None:
-                self._sample = tree_usage(self.proc.pid)  # idle runner: its totals are final
+                self._note_tree()  # idle runner: its totals are final
                 self._close_fd("call")
                 deadline = time.monotonic() + GRACE_SECONDS
                 while self._status is None and time.monotonic() < deadline:
@@ -304,8 +304,14 @@ class Session:
         if now < self._next_sample or self.proc is None:
             return
         self._next_sample = now + SAMPLE_SECONDS
-        cpu, peak = tree_usage(self.proc.pid)
-        self._sample = (max(self._sample[0], cpu), max(self._sample[1], peak))
+        self._note_tree()
+
+    def _note_tree(self) -> None:
+        """Fold the tree's CPU time and peak (/proc) into the sample. Only before the
+        launcher is reaped: after that its pid may be another process's."""
+        if self.proc is not None and self._status is None:
+            cpu, peak = tree_usage(self.proc.pid)
+            self._sample = (max(self._sample[0], cpu), max(self._sample[1], peak))
 
     def _accept(self, frame: tuple[dict, list[bytes]], call_id: int, label: str):
         header, blobs = frame
@@ -382,14 +388,9 @@ class Session:
         deadline = time.monotonic() + grace
         while not self._reap(block=False) and time.monotonic() < deadline:
             self._pump(min(0.01, max(deadline - time.monotonic(), 0)))
-        now = tree_usage(self.proc.pid)
-        sample = (max(self._sample[0], now[0]), max(self._sample[1], now[1]))
+        self._note_tree()
         if self._status is None and not self._reap(block=False):
-            inner = children(self.proc.pid)
-            for pid in inner:  # the namespace's init: killing it kills the whole namespace
-                kill(pid)
-            if not inner or sandbox_disabled():
-                killpg(self.proc.pid)
+            end_tree(self.proc.pid)
             deadline = time.monotonic() + GRACE_SECONDS
             while not self._reap(block=False) and time.monotonic() < deadline:
                 time.sleep(0.005)
@@ -404,8 +405,9 @@ class Session:
         for key in list(self._fds):
             self._close_fd(key)
         self._finish_cgroups()
-        self.usage["cpu_s"] = round(max(self.usage.get("cpu_s", 0.0), sample[0]), 3)
-        peak_kb = max(self._peak_kb, sample[1], int(self.usage.get("peak_memory_mb", 0) * 1024))
+        cpu_s, sample_kb = self._sample
+        self.usage["cpu_s"] = round(max(self.usage.get("cpu_s", 0.0), cpu_s), 3)
+        peak_kb = max(self._peak_kb, sample_kb, int(self.usage.get("peak_memory_mb", 0) * 1024))
         self.usage["peak_memory_mb"] = round(peak_kb / 1024, 1)
         # the wait that is ending now is added to used_s only after this returns
         waiting = time.monotonic() - self._waiting_since if self._waiting_since else 0.0
@@ -415,7 +417,10 @@ class Session:
         if self.cgroups is None:
             return
         self.cgroups.kill_all()  # nothing of the run may outlive it
+        if self.cgroups.watch:
+            self.cgroups.watch.stop()  # its figures are final
         self._oom = self.cgroups.oom_killed()
+        self._sample = (max(self._sample[0], self.cgroups.tree_cpu_s()), self._sample[1])
         self._peak_kb = max(self._peak_kb, int(self.cgroups.peak_mb() * 1024))
         self.cgroups.remove()
         self.cgroups = None
@@ -425,7 +430,8 @@ class Session:
             return True
         assert self.proc is not None
         try:
-            pid, status, rusage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
+            with self._reap_lock():
+                pid, status, rusage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
         except ChildProcessError:
             self._status = 0
             return True
@@ -437,6 +443,11 @@ class Session:
         self.usage["peak_memory_mb"] = rusage.ru_maxrss / 1024
         return True
 
+    def _reap_lock(self) -> contextlib.AbstractContextManager:
+        """The watcher's lock: it must not read the tree by a pid that reaping frees."""
+        watch = self.cgroups.watch if self.cgroups else None
+        return watch.lock if watch else contextlib.nullcontext()
+
     def _close_fd(self, key: str) -> None:
         fd = self._fds.pop(key, None)
         if fd is None:
@@ -447,10 +458,11 @@ class Session:
             os.close(fd)
 
     def _cleanup(self) -> None:
-        import shutil
-
         if self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
 
 
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +63,9 @@ def test_tree_cpu_counts_children_that_already_exited():
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     try:
         assert proc.stdout.readline() == b"reaped\n"
-        assert tree_usage(proc.pid)[0] >= 0.3  # the child is gone; its time is the parent's
+        tick = 1 / os.sysconf("SC_CLK_TCK")  # /proc counts whole ticks
+        # the child is gone; its time is the parent's
+        assert tree_usage(proc.pid)[0] >= 0.3 - 2 * tick
     finally:
         proc.kill()
         proc.wait()
@@ -106,3 +110,111 @@ def test_stale_cgroups_of_dead_workers_are_removed_and_live_ones_kept():
     finally:
         group.remove()
     assert not any(path.exists() for path in group.dirs.values())
+
+
+def _watchers() -> int:
+    import threading
+
+    return sum(t.name == "neurograde-watch" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_tree_watcher_ends_with_its_run():
+    from grader.session import Session
+    from tests.grader.conftest import FAST, GOOD
+
+    before = _watchers()
+    with Session(GOOD, FAST) as session:
+        session.start()
+        assert _watchers() == before + 1
+        assert session.call("add", (1.0, 2.0))[0] == 3.0
+    assert _watchers() == before  # stopped and joined by close(), not 50 ms later
+
+
+def test_concurrent_runs_keep_their_own_cpu_figures(make_assignment):
+    """Runs graded at once in one process: each reports its own tree's CPU time."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from grader.engine import grade_submission
+    from tests.grader.conftest import FAST
+
+    burn = """
+import os, time
+def add(a, b):
+    for _ in range(2):  # forked and reaped: only the tree's figure sees them
+        pid = os.fork()
+        if pid == 0:
+            start = time.process_time()
+            while time.process_time() - start < 0.8:
+                pass
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return a + b
+"""
+    idle = "import time\ndef add(a, b):\n    time.sleep(0.6)\n    return a + b\n"
+    assignment = make_assignment(limits=replace(FAST, cpu_seconds=1.0, wall_seconds=4.0))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda src: grade_submission(src, assignment), [burn, idle] * 2))
+    for burned in results[0::2]:
+        assert burned.limit_hit and burned.limit_hit["name"] == "cpu_seconds", burned.message
+        assert burned.usage["cpu_s"] >= 1.0
+    for idled in results[1::2]:
+        assert idled.status == "graded" and idled.usage["cpu_s"] < 0.9, idled.usage
+
+
+BURNED = """
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    start = time.process_time()
+    while time.process_time() - start < 1.2:
+        pass
+    os._exit(0)
+os.waitpid(pid, 0)
+print("ready", flush=True)
+time.sleep(30)
+"""
+
+
+def _impostor_at(pid: int) -> subprocess.Popen | None:
+    """A process at the just-freed `pid` whose tree has used 1.2 s of CPU (root only)."""
+    for _ in range(20):  # another process on the machine may take the pid first
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        proc = subprocess.Popen([sys.executable, "-c", BURNED], stdout=subprocess.PIPE)
+        if proc.pid == pid:
+            proc.stdout.readline()
+            return proc
+        proc.kill()
+        proc.wait()
+    return None
+
+
+def test_a_reaped_launchers_pid_is_not_read_again(make_assignment, monkeypatch):
+    """Once the launcher is reaped its pid is free, and the next process there (another
+    run's launcher, say) must not lend its CPU time or memory to this run's figures."""
+    if os.geteuid() != 0 or not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        pytest.skip("placing a process at a given pid needs root")
+    from grader.engine import grade_submission
+
+    real_wait4, impostors = os.wait4, []
+
+    def wait4(pid: int, options: int):
+        got = real_wait4(pid, options)
+        if got[0] == pid and not impostors:  # the worst moment for the pid to be reused
+            impostors.append(_impostor_at(pid))
+        return got
+
+    monkeypatch.setattr(os, "wait4", wait4)
+    source = "import os\ndef add(a, b):\n    os._exit(0)\n"
+    try:
+        result = grade_submission(source, make_assignment())
+    finally:
+        monkeypatch.undo()
+        for proc in impostors:
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+    if impostors != [] and impostors[0] is None:
+        pytest.skip("could not place a process at the freed pid")
+    assert impostors and result.status == "crashed", result.message
+    assert result.usage["cpu_s"] < 1.0, result.usage
