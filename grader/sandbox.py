@@ -24,6 +24,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class Layout:
     python: str
     binds: tuple[tuple[str, str], ...]
     env: dict[str, str] = field(default_factory=dict)
+    staged: tuple[str, ...] = ()  #: the staged trees the binds lie in
 
 
 def sandbox_disabled() -> bool:
@@ -105,10 +107,25 @@ def grading_layout() -> Layout:
     elves = [python_tree / exe.relative_to(prefix)]
     for tree, _ in trees:
         elves += sorted(p for p in tree.rglob("*.so*") if p.is_file())
-    binds = trees + _stage_libraries(elves, skip=[prefix, *(tree for tree, _ in trees)])
+    libraries, libs_tree = _stage_libraries(elves, skip=[prefix, *(t for t, _ in trees)])
     # the interpreter's RUNPATH names the host prefix; libpython is found here instead
-    return Layout(python=python, binds=tuple((str(s), d) for s, d in binds),
-                  env={"LD_LIBRARY_PATH": f"{PYTHON_DIR}/lib"})
+    return Layout(python=python, binds=tuple((str(s), d) for s, d in trees + libraries),
+                  env={"LD_LIBRARY_PATH": f"{PYTHON_DIR}/lib"},
+                  staged=tuple(str(t) for t in [*(t for t, _ in trees), libs_tree]))
+
+
+def current_layout() -> Layout:
+    """`grading_layout()`, its staged trees marked as in use (see `prune_stage`) and
+    staged again if they have been removed since."""
+    layout = grading_layout()
+    try:
+        for tree in layout.staged:
+            os.utime(tree)
+    except FileNotFoundError:
+        log.warning("staged sandbox trees were removed; staging them again")
+        grading_layout.cache_clear()
+        layout = grading_layout()
+    return layout
 
 
 @functools.lru_cache(maxsize=1)
@@ -222,7 +239,7 @@ def launch_command(run_dir: Path, limits: Limits, call_fd: int, reply_fd: int,
         os.write(fds[0], program)
         os.lseek(fds[0], 0, os.SEEK_SET)
     try:
-        cmd = bwrap_command(grading_layout(), run_dir, threads=limits.threads,
+        cmd = bwrap_command(current_layout(), run_dir, threads=limits.threads,
                             tmp_mb=limits.max_file_mb, seccomp_fd=fds[0] if fds else None,
                             argv=[*flags, f"{CHILD_DIR}/runner.py", json.dumps(cfg)])
     except BaseException:
@@ -258,6 +275,9 @@ def make_run_dir(source: str) -> Path:
 # /proc/self/mountinfo names only `neurograde-stage/<tree>-<key>`.
 
 STAGE_VERSION = "3"  #: bump when what a staged tree contains changes
+#: A staged tree no run has used for this long (its mtime, touched at every launch) is
+#: removed when a new tree is staged: old keys would otherwise pile up with every upgrade.
+STAGE_MAX_IDLE_SECONDS = 24 * 3600
 
 
 def stage_root() -> Path:
@@ -280,9 +300,10 @@ def _stage(source: Path, python_prefix: Path | None = None) -> Path:
         source, tree, symlinks=True, ignore=ignore, copy_function=_link_or_copy))
 
 
-def _stage_libraries(elves: list[Path], skip: list[Path]) -> list[tuple[Path, str]]:
+def _stage_libraries(elves: list[Path],
+                     skip: list[Path]) -> tuple[list[tuple[Path, str]], Path]:
     """Stage the shared libraries `elves` load (outside `skip`) at their sandbox paths;
-    returns one bind per top-level directory holding them (usually two)."""
+    returns one bind per top-level directory holding them (usually two), and the tree."""
     stamps = sorted(f"{p}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in elves)
     key = _key(f"{STAGE_VERSION}|{stamps}")
 
@@ -297,7 +318,7 @@ def _stage_libraries(elves: list[Path], skip: list[Path]) -> list[tuple[Path, st
         if files:  # this directory covers everything under it
             binds.append((Path(here), "/" + str(Path(here).relative_to(target))))
             dirs.clear()
-    return binds
+    return binds, target
 
 
 def _resolve_libraries(elves: list[Path], skip: list[Path]) -> dict[str, str]:
@@ -326,21 +347,52 @@ def _resolve_libraries(elves: list[Path], skip: list[Path]) -> dict[str, str]:
 
 def _build(target: Path, fill) -> Path:
     """`target`, filled by `fill(path)` in a private directory and renamed into place once."""
-    if target.is_dir():
+    try:
+        os.utime(target)  # in use: `prune_stage` keeps it
         return target
+    except FileNotFoundError:
+        pass
     log.info("staging %s for the sandbox", target)
     building = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
         fill(building / "tree")
         (building / "tree").mkdir(exist_ok=True)
         os.chmod(building / "tree", 0o755)
+        os.utime(building / "tree")  # copytree copied the source's (old) mtime
         try:
             os.rename(building / "tree", target)
         except OSError:  # another worker staged it first
             pass
     finally:
         shutil.rmtree(building, ignore_errors=True)
+    prune_stage(target.parent, keep=target)
     return target
+
+
+def prune_stage(root: Path, keep: Path | None = None) -> list[Path]:
+    """Remove staged trees (and abandoned builds) in `root` unused for
+    `STAGE_MAX_IDLE_SECONDS`; returns what was removed."""
+    cutoff = time.time() - STAGE_MAX_IDLE_SECONDS
+    removed = []
+    for entry in os.scandir(root):
+        if not _is_staged(entry.name) or entry.path == str(keep) or entry.is_symlink():
+            continue
+        try:
+            idle = entry.is_dir() and entry.stat().st_mtime < cutoff
+        except FileNotFoundError:  # another worker removed it first
+            continue
+        if idle:
+            log.info("removing the unused staged tree %s", entry.path)
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _is_staged(name: str) -> bool:
+    """`<tree>-<key>` as `_stage` names it, or a build left by a worker that died."""
+    tree, _, key = name.rpartition("-")
+    return name.startswith(".build-") or (
+        bool(tree) and len(key) == 16 and all(c in "0123456789abcdef" for c in key))
 
 
 def _key(text: str) -> str:
