@@ -33,6 +33,9 @@ BLOB = struct.Struct(">Q")
 MAX_DEPTH = 32
 MAX_ITEMS = 100_000
 MAX_BLOBS = 4096  #: arrays per frame (a network's weights are a few dozen)
+#: array bytes per frame: below the parent's 256 MiB reply cap, so an honest but huge
+#: return value fails its check with this message instead of looking like a forged frame
+MAX_ARRAY_BYTES = 255 * 2**20
 
 
 class WireError(ValueError):
@@ -59,7 +62,7 @@ def _type_name(value: object) -> str:
 def encode(value: object) -> tuple[object, list[bytes]]:
     """Turn a value into a JSON-able tree plus `.npy` blobs; raises WireError."""
     blobs: list[bytes] = []
-    count = [0]
+    count, size = [0], [0]
 
     def enc(v: object, depth: int) -> object:
         count[0] += 1
@@ -83,6 +86,10 @@ def encode(value: object) -> tuple[object, list[bytes]]:
                                 "(use numbers: bool, int or float)")
             if len(blobs) >= MAX_BLOBS:
                 raise WireError(f"the value holds more than {MAX_BLOBS} arrays")
+            size[0] += v.nbytes
+            if size[0] > MAX_ARRAY_BYTES:
+                raise WireError(f"the value's arrays hold more than {MAX_ARRAY_BYTES // 2**20} "
+                                "MiB (return less data)")
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.asarray(v), allow_pickle=False)
             blobs.append(buf.getvalue())

@@ -165,6 +165,13 @@ def test_encoding_more_arrays_than_a_frame_may_hold_is_refused():
         wire.encode([np.zeros(1)] * (wire.MAX_BLOBS + 1))
 
 
+def test_encode_refuses_arrays_larger_than_a_reply_may_carry():
+    big = np.broadcast_to(np.float64(1.0), (wire.MAX_ARRAY_BYTES // 8 + 1,))  # no memory
+    with pytest.raises(wire.WireError, match="MiB"):
+        wire.encode({"weights": big})
+    wire.encode([np.zeros(1 << 20, dtype=np.uint8)] * 10)  # 10 MiB is fine
+
+
 def test_one_blob_cannot_be_referenced_twice():
     (tree, blobs) = wire.encode(np.zeros(3))
     with pytest.raises(wire.WireError, match="referenced twice"):
