@@ -107,7 +107,11 @@ def grading_layout() -> Layout:
     elves = [python_tree / exe.relative_to(prefix)]
     for tree, _ in trees:
         elves += sorted(p for p in tree.rglob("*.so*") if p.is_file())
-    libraries, libs_tree = _stage_libraries(elves, skip=[prefix, *(t for t, _ in trees)])
+    # what the staged trees already hold; not all of `prefix`: for Debian's own Python it
+    # is /usr, which also holds the system libraries the interpreter and numpy load
+    staged = [prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}",
+              *(prefix / "lib").glob("libpython*"), *(t for t, _ in trees)]
+    libraries, libs_tree = _stage_libraries(elves, skip=staged)
     # the interpreter's RUNPATH names the host prefix; libpython is found here instead
     return Layout(python=python, binds=tuple((str(s), d) for s, d in trees + libraries),
                   env={"LD_LIBRARY_PATH": f"{PYTHON_DIR}/lib"},
