@@ -28,12 +28,21 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, func, literal, select, text, update
+from sqlalchemy import Integer, Select, func, literal, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from grader.result import GradingResult
-from server.models import DONE, LANE_FRESH, QUEUED, RUNNING, GradingRecord, Submission, utcnow
+from server.models import (
+    DONE,
+    LANE_FRESH,
+    QUEUED,
+    RUNNING,
+    CourseAssignment,
+    GradingRecord,
+    Submission,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +265,7 @@ def _requeue(session: Session, submission_id: int, lease_token: str, result: Gra
 
 
 def _finish(session: Session, submission_id: int, lease_token: str, result: GradingResult,
-            metric: str | None) -> bool:
+            metric: str | None, *guards: Any) -> bool:
     data = _jsonable(result.to_dict())
     public, private = _leaderboard_metrics(result.metrics, metric)
     values: dict[str, Any] = dict(
@@ -267,7 +276,7 @@ def _finish(session: Session, submission_id: int, lease_token: str, result: Grad
         values["last_error"] = _error_text(result)
     row = session.execute(
         update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
-                         _T.c.state == RUNNING)
+                         _T.c.state == RUNNING, *guards)
         .values(**values)
         .returning(_T.c.attempts, _T.c.worker_id, _T.c.regrade_batch_id)).first()
     if row is None:
@@ -330,11 +339,12 @@ def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) 
     changed = 0
     for row in session.execute(candidates).all():
         lost = f"lease expired on worker {row.worker_id or '?'} during attempt {row.attempts}"
+        # both writes repeat the expiry test: on SQLite (no row lock on the read) a
+        # heartbeat may have landed since, and then the worker keeps its job
         if row.attempts < max_attempts:
             failure = GradingResult.failure(INTERNAL_ERROR, "The grading worker was lost; "
                                             "the submission is graded again.")
             failure.stderr = lost
-            # the guard repeats the expiry test: a heartbeat may have landed meanwhile
             changed += _requeue(session, row.id, row.lease_token, failure, row.worker_id,
                                 still_expired)
             continue
@@ -342,7 +352,7 @@ def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) 
                    "worker was lost). This is not your fault and does not count against you.")
         failure = GradingResult.failure(INTERNAL_ERROR, message)
         failure.stderr = lost
-        changed += _finish(session, row.id, row.lease_token, failure, None)
+        changed += _finish(session, row.id, row.lease_token, failure, None, still_expired)
     session.commit()
     if changed:
         log.warning("reclaimed %s job(s) with expired leases", changed)
@@ -359,30 +369,39 @@ def queue_position(session: Session, submission: Submission) -> int | None:
     return session.scalar(select(positions.c.pos).where(positions.c.id == submission.id))
 
 
-def queue_stats(session: Session, failed_limit: int = 20) -> dict[str, Any]:
-    """Queue length by lane, running jobs (worker id, age, attempt) and recent failures."""
+def queue_stats(session: Session, failed_limit: int = 20,
+                course_id: int | None = None) -> dict[str, Any]:
+    """Queue length by lane, running jobs (worker id, age, attempt) and recent failures.
+
+    The counts (``queued``, ``queued_total``, ``running_total``, ``failed_total``) cover the
+    whole queue; with `course_id` the ``running`` and ``failed`` lists hold only that
+    course's jobs (an instructor's dashboard must not list other courses' errors).
+    """
     now = db_now(session)
     by_lane = dict(session.execute(
         select(_T.c.lane, func.count()).where(_T.c.state == QUEUED).group_by(_T.c.lane)).all())
     oldest = session.scalar(select(func.min(_T.c.enqueued_at)).where(_T.c.state == QUEUED))
+    failed_here = (_T.c.state == DONE) & (_T.c.status == INTERNAL_ERROR)
+    ours = _T.c.course_assignment_id.in_(select(CourseAssignment.id).where(
+        CourseAssignment.course_id == course_id)) if course_id is not None else true()
     running = session.execute(
         select(_T.c.id, _T.c.user_id, _T.c.worker_id, _T.c.started_at, _T.c.attempts,
                _T.c.lease_expires_at)
-        .where(_T.c.state == RUNNING).order_by(_T.c.started_at)).all()
+        .where(_T.c.state == RUNNING, ours).order_by(_T.c.started_at)).all()
     failed = session.execute(
         select(_T.c.id, _T.c.user_id, _T.c.attempts, _T.c.graded_at, _T.c.last_error)
-        .where(_T.c.state == DONE, _T.c.status == INTERNAL_ERROR)
-        .order_by(_T.c.graded_at.desc()).limit(failed_limit)).all()
+        .where(failed_here, ours).order_by(_T.c.graded_at.desc()).limit(failed_limit)).all()
     return {
         "queued": {name: by_lane.get(lane, 0) for lane, name in LANE_NAMES.items()},
         "queued_total": sum(by_lane.values()),
         "oldest_queued_age_s": _age(now, oldest),
+        "running_total": session.scalar(
+            select(func.count()).where(_T.c.state == RUNNING)) or 0,
         "running": [{"id": r.id, "user_id": r.user_id, "worker_id": r.worker_id,
                      "attempt": r.attempts, "age_s": _age(now, r.started_at),
                      "lease_left_s": -(_age(now, r.lease_expires_at) or 0.0)}
                     for r in running],
-        "failed_total": session.scalar(select(func.count()).where(
-            _T.c.state == DONE, _T.c.status == INTERNAL_ERROR)) or 0,
+        "failed_total": session.scalar(select(func.count()).where(failed_here)) or 0,
         "failed": [{"id": r.id, "user_id": r.user_id, "attempts": r.attempts,
                     "graded_at": r.graded_at.isoformat() if r.graded_at else None,
                     "last_error": r.last_error} for r in failed],

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from server.models import (
     DONE,
-    RUNNING,
     Course,
     CourseAssignment,
     Enrollment,
@@ -105,47 +104,16 @@ def recent_errors(session: Session, course: Course, limit: int = 15) -> list[Sub
 
 
 def queue_overview(session: Session, course: Course) -> dict[str, Any]:
-    """The shared queue's counts (`server.queue.queue_stats`), with running and failed jobs
-    listed only for `course`: other courses' job ids and error texts are not ours to show.
-
-    Keys: the global ``queued``, ``queued_total``, ``oldest_queued_age_s``, ``running_total``
-    and ``failed_total``; this course's ``running`` and ``failed`` lists. Empty if the queue
-    is unavailable, ``{"error": …}`` if it could not be read.
-    """
+    """The shared queue's counts with running and failed jobs listed only for `course`
+    (`server.queue.queue_stats`): other courses' job ids and error texts are not ours to
+    show. Empty if the queue is unavailable, ``{"error": …}`` if it could not be read."""
     try:
         from server.queue import queue_stats
     except ImportError:
         log.warning("server.queue is not available; the dashboard shows no queue")
         return {}
     try:
-        stats = dict(queue_stats(session, failed_limit=0))
-        ours = _course_jobs(session, course)
+        return dict(queue_stats(session, course_id=course.id))
     except Exception:  # the dashboard must render even if the queue query fails
         log.exception("queue_stats failed")
         return {"error": "the queue could not be read; see the server log"}
-    stats["running_total"] = len(stats.get("running") or [])
-    stats["running"] = [job for job in stats.get("running") or [] if job["id"] in ours.running]
-    stats["failed"] = ours.failed
-    return stats
-
-
-@dataclass
-class _CourseJobs:
-    running: set[int]
-    failed: list[dict[str, Any]]
-
-
-def _course_jobs(session: Session, course: Course, failed_limit: int = 20) -> _CourseJobs:
-    ca_ids = select(CourseAssignment.id).where(CourseAssignment.course_id == course.id)
-    running = set(session.scalars(select(Submission.id).where(
-        Submission.course_assignment_id.in_(ca_ids), Submission.state == RUNNING)))
-    failed = session.execute(
-        select(Submission.id, Submission.user_id, Submission.attempts, Submission.graded_at,
-               Submission.last_error)
-        .where(Submission.course_assignment_id.in_(ca_ids), Submission.state == DONE,
-               Submission.status == "internal_error")
-        .order_by(Submission.graded_at.desc()).limit(failed_limit)).all()
-    return _CourseJobs(running, [
-        {"id": r.id, "user_id": r.user_id, "attempts": r.attempts,
-         "graded_at": r.graded_at.isoformat() if r.graded_at else None,
-         "last_error": r.last_error} for r in failed])

@@ -177,6 +177,39 @@ def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
     assert records[0].result["retried"] and "lost-worker" in records[0].result["stderr"]
 
 
+@pytest.mark.parametrize("max_attempts", [1, 3], ids=["last-attempt", "retry"])
+def test_reclaim_spares_a_job_whose_heartbeat_landed_after_the_read(qdb, max_attempts):
+    """SQLite takes no row lock on reclaim's read: a heartbeat committed between that read
+    and the write renews the lease, so the job must stay the worker's (last attempt too)."""
+    if qdb.is_postgres:
+        pytest.skip("PostgreSQL locks the rows it reads (FOR UPDATE), so the beat waits")
+    from sqlalchemy import event
+
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    job = claim(qdb, "slow-worker", lease=0.2)
+    time.sleep(0.3)
+    beats = []
+
+    def beat_after_read(conn, cursor, statement, params, context, executemany):
+        if not beats and statement.lstrip().upper().startswith("SELECT") \
+                and "lease_expires_at <" in statement:
+            with qdb.session() as other:
+                beats.append(queue.heartbeat(other, job.id, job.lease_token, 30.0))
+
+    event.listen(qdb.engine, "after_cursor_execute", beat_after_read)
+    try:
+        with qdb.session() as s:
+            changed = queue.reclaim_expired(s, max_attempts=max_attempts)
+    finally:
+        event.remove(qdb.engine, "after_cursor_execute", beat_after_read)
+    assert beats == [True] and changed == 0
+    row = qdb.get(sid)
+    assert (row.state, row.lease_token) == (RUNNING, job.lease_token)
+    assert complete(qdb, job, graded())
+
+
 def test_heartbeat_extends_the_lease_and_reports_loss(qdb):
     ca = qdb.course_assignment()
     (user,) = qdb.users(1)
