@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pluggy
 from flask import Flask, jsonify
 
-from plugins.manager import get_plugin_manager
-from plugins.registry import Registry, build_registry_disabling_conflicts
-from server.config import load_config
+from plugins.registry import Registry, build_registry_disabling_conflicts, load_registry
+from server.config import extra_plugins, load_config
 from server.db import close_session, make_engine, make_session_factory
 from server.errors import register_error_handlers
 from server.extensions import AppState, csrf, login_manager
@@ -29,17 +28,20 @@ log = logging.getLogger(__name__)
 BLUEPRINTS = ("auth", "student", "submissions", "leaderboard", "instructor", "api")
 
 
-def load_plugins(load_entrypoints: bool = True,
-                 pm: pluggy.PluginManager | None = None) -> tuple[pluggy.PluginManager, Registry]:
-    """The plugin manager and its validated registry, never failing on a bad plugin.
+def load_plugins(load_entrypoints: bool = True, pm: pluggy.PluginManager | None = None,
+                 extra: Iterable[str] = ()) -> tuple[pluggy.PluginManager, Registry]:
+    """The plugin manager and its validated registry, never failing on a bad plugin: the
+    one loading path of the web app, the command line and the grading workers
+    (`plugins.registry.load_registry`, with the `extra` modules).
 
     When two plugins register the same name, the one registered later (third-party
     plugins load after the built-ins) is disabled as a whole and reported in
-    `registry.errors` under its name, with a message naming both plugins.
+    `registry.errors` under its name, with a message naming both plugins. A ready `pm`
+    (a test's, with throwaway plugins) is used as it is.
     """
-    pm = pm if pm is not None else get_plugin_manager(load_entrypoints=load_entrypoints)
-    registry = build_registry_disabling_conflicts(pm)
-    return pm, registry
+    if pm is None:
+        return load_registry(load_entrypoints, extra)
+    return pm, build_registry_disabling_conflicts(pm)
 
 
 def _dataset_store(registry: Registry, cache_dir: Path) -> Any:
@@ -57,11 +59,12 @@ def build_state(config: Mapping[str, Any] | None = None) -> AppState:
     """Plugins, registry, database and datasets for one process, from a loaded config.
 
     `config` may carry `PLUGIN_MANAGER` (a ready manager, e.g. a test's with
-    throwaway plugins) and `LOAD_PLUGIN_ENTRYPOINTS` (False skips installed plugins).
+    throwaway plugins), `LOAD_PLUGIN_ENTRYPOINTS` (False skips installed plugins) and
+    `EXTRA_PLUGINS` (modules registered too, as the grading workers do).
     """
     config = dict(config) if config and "DATABASE_URL" in config else load_config(config)
     pm, registry = load_plugins(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)),
-                                config.get("PLUGIN_MANAGER"))
+                                config.get("PLUGIN_MANAGER"), extra_plugins(config))
     engine = make_engine(config["DATABASE_URL"])
     return AppState(config=config, pm=pm, registry=registry, engine=engine,
                     session_factory=make_session_factory(engine),

@@ -80,6 +80,15 @@ def _read_secret_key(path: Path, wait_seconds: float = 5.0) -> str:
         time.sleep(0.05)
 
 
+def extra_plugins(config: Mapping[str, Any]) -> list[str]:
+    """The modules to register as plugins on top of the built-in and installed ones:
+    `EXTRA_PLUGINS` (a list, or a comma-separated string) or else the environment's
+    `NEUROGRADE_EXTRA_PLUGINS`."""
+    value = config.get("EXTRA_PLUGINS") or os.environ.get("NEUROGRADE_EXTRA_PLUGINS", "")
+    names = value.split(",") if isinstance(value, str) else value
+    return [name.strip() for name in names if name.strip()]
+
+
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The app configuration: environment, then `overrides`, then derived defaults."""
     overrides = dict(overrides or {})

@@ -31,8 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.result import GradingResult
-from plugins.registry import Registry, load_registry
-from server import queue
+from plugins.registry import Registry
+from server import load_plugins, queue
+from server.config import extra_plugins
 from server.db import make_engine, make_session_factory
 from server.grading import grade_job
 from server.models import RUNNING, Submission
@@ -86,16 +87,14 @@ def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
     `EXTRA_PLUGINS` (module names; environment `NEUROGRADE_EXTRA_PLUGINS`, comma-separated)
     are registered on top of the built-in and installed plugins, e.g. a course package
     that is not installed as a distribution. Plugins are loaded exactly as the web app
-    loads them: a broken plugin, or the later of two registering the same name, is
-    disabled and logged, and every other assignment is still graded.
+    loads them (`server.load_plugins`): a broken plugin, or the later of two registering
+    the same name, is disabled and logged, and every other assignment is still graded.
     """
     config = dict(config)
     if config.get("INSTANCE_PATH"):
         os.environ["NEUROGRADE_INSTANCE_PATH"] = str(config["INSTANCE_PATH"])
-    extra = config.get("EXTRA_PLUGINS") or os.environ.get("NEUROGRADE_EXTRA_PLUGINS", "")
-    if isinstance(extra, str):
-        extra = [name.strip() for name in extra.split(",") if name.strip()]
-    pm, registry = load_registry(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)), extra)
+    pm, registry = load_plugins(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)),
+                                extra=extra_plugins(config))
     engine = make_engine(config["DATABASE_URL"])
     return WorkerState(config=config, pm=pm, registry=registry, engine=engine,
                        session_factory=make_session_factory(engine),
