@@ -29,6 +29,7 @@ from server.models import (
     User,
 )
 from server.services.access import can_view_submission, is_course_staff
+from server.services.grades import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ class SubmissionRejected(Exception):
 class Upload:
     filename: str
     data: bytes
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def clean_filename(name: str) -> str:
