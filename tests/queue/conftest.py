@@ -137,6 +137,8 @@ def db_url(request, tmp_path) -> str:
 #: decorate a test with this to run it on PostgreSQL only (LISTEN/NOTIFY, killed connections)
 postgres_only = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+#: ... or on SQLite only (a race PostgreSQL's row locks rule out)
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from grader.result import GradingResult
 from server import queue
 from server.models import DONE, LANE_REGRADE, QUEUED, RUNNING, GradingRecord, utcnow
-from tests.queue.conftest import postgres_only
+from tests.queue.conftest import postgres_only, sqlite_only
 
 
 def graded(score: float = 1.0, **metrics: float) -> GradingResult:
@@ -177,12 +177,11 @@ def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
     assert records[0].result["retried"] and "lost-worker" in records[0].result["stderr"]
 
 
+@sqlite_only  # PostgreSQL locks the rows reclaim reads (FOR UPDATE): the beat would wait
 @pytest.mark.parametrize("max_attempts", [1, 3], ids=["last-attempt", "retry"])
 def test_reclaim_spares_a_job_whose_heartbeat_landed_after_the_read(qdb, max_attempts):
     """SQLite takes no row lock on reclaim's read: a heartbeat committed between that read
     and the write renews the lease, so the job must stay the worker's (last attempt too)."""
-    if qdb.is_postgres:
-        pytest.skip("PostgreSQL locks the rows it reads (FOR UPDATE), so the beat waits")
     from sqlalchemy import event
 
     ca = qdb.course_assignment()
