@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 STARTUP_SECONDS = 30.0  #: starting the sandbox and importing numpy (not the student's time)
 GRACE_SECONDS = 1.0  #: for a child to exit after its call pipe closes
 CHUNK = 1 << 20
-SAMPLE_SECONDS = 0.2  #: how often a running call's CPU time is read from /proc
 
 
 class ChildGone(Exception):
@@ -104,7 +103,6 @@ class Session:
         self._timed_out = False
         self._started = 0.0
         self._sample = (0.0, 0)  # (CPU s, peak KiB) read from /proc while the tree lived
-        self._next_sample = 0.0
         self._waiting_since: float | None = None  # start of the counted wait in progress
         self._oom = False
         self.cgroups: Cgroups | None = None
@@ -290,21 +288,11 @@ class Session:
                 if remaining <= 0:
                     self._timed_out = True
                     self._end(label)
-                self._pump(min(remaining, SAMPLE_SECONDS))
-                self._sample_usage()
+                self._pump(remaining)
         finally:
             self._waiting_since = None
             if count:
                 self.used_s += time.monotonic() - start
-
-    def _sample_usage(self) -> None:
-        """Read the tree's CPU time now and then: a process killed by RLIMIT_CPU is reaped
-        inside the sandbox, and its time does not reach `wait4` of the launcher."""
-        now = time.monotonic()
-        if now < self._next_sample or self.proc is None:
-            return
-        self._next_sample = now + SAMPLE_SECONDS
-        self._note_tree()
 
     def _note_tree(self) -> None:
         """Fold the tree's CPU time and peak (/proc) into the sample. Only before the

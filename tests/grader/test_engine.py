@@ -177,7 +177,7 @@ def test_a_cpu_limit_hit_reports_the_time_used(make_assignment):
                                  limits=replace(FAST, wall_seconds=10, cpu_seconds=1.5))
     result = grade_submission(source, assignment)
     assert result.status == "timeout" and result.limit_hit["name"] == "cpu_seconds"
-    # the killed runner is reaped inside the sandbox: its time comes from /proc samples
+    # the killed runner is reaped inside the sandbox: its time comes from the tree watcher
     assert result.usage["cpu_s"] >= 1.0 and result.usage["wall_s"] >= 1.0, result.usage
     assert "used 0.0 s" not in result.message
 
