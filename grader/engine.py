@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from grader.errors import SandboxUnavailable
 from grader.pool import default_pool
 from grader.result import CheckResult, GradingResult
-from grader.sandbox import SandboxUnavailable, sandbox_disabled
+from grader.sandbox import sandbox_disabled
 from grader.session import ChildGone, ImportFailed, Session
 from grader.static import check_source
 from plugins.types import (

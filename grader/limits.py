@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.sandbox import end_tree, tree_memory_kb, tree_usage
+from grader.proctree import end_tree, tree_memory_kb, tree_usage
 from plugins.types import Limits
 
 log = logging.getLogger(__name__)

@@ -13,23 +13,20 @@ clean environment. Paths are derived at run time.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
 import shutil
-import signal
-import stat
-import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
 
+from grader.errors import SandboxUnavailable
+from grader.stage import python_lib_entries, stage_libraries, stage_tree
 from plugins.types import Limits
 
 log = logging.getLogger(__name__)
@@ -41,8 +38,6 @@ CHILD_DIR = "/opt/ng/child"
 PYTHON_DIR = "/opt/python"
 SANDBOX_UID = 65534  #: the uid inside the sandbox, and the host uid a root worker drops to
 HOST_CHILD_DIR = Path(__file__).resolve().parent / "child"
-STDLIB_SKIP = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo",
-               "ensurepip", "lib2to3"}
 
 INSTALL_HINT = ("Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
                 "unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, "
@@ -61,10 +56,6 @@ SECCOMP_DENY = (
     "syslog", "sethostname", "setdomainname", "clock_settime", "settimeofday", "personality",
     "fanotify_init", "lookup_dcookie", "quotactl", "vhangup",
 )
-
-
-class SandboxUnavailable(RuntimeError):
-    """The sandbox cannot be started; grading fails closed with this message."""
 
 
 @dataclass(frozen=True)
@@ -97,21 +88,20 @@ def grading_layout() -> Layout:
     if not exe.is_relative_to(prefix):
         raise SandboxUnavailable(f"cannot locate the interpreter {exe} under {prefix}")
     numpy_dir = Path(numpy.__file__).resolve().parent
-    python_tree = _stage(prefix, python_prefix=exe)
-    trees = [(python_tree, PYTHON_DIR), (_stage(numpy_dir), f"{LIB_DIR}/numpy"),
-             (_stage(HOST_CHILD_DIR), CHILD_DIR)]
+    python_tree = stage_tree(prefix, python_prefix=exe)
+    trees = [(python_tree, PYTHON_DIR), (stage_tree(numpy_dir), f"{LIB_DIR}/numpy"),
+             (stage_tree(HOST_CHILD_DIR), CHILD_DIR)]
     libs = numpy_dir.parent / "numpy.libs"
     if libs.is_dir():
-        trees.append((_stage(libs), f"{LIB_DIR}/numpy.libs"))
+        trees.append((stage_tree(libs), f"{LIB_DIR}/numpy.libs"))
     python = f"{PYTHON_DIR}/{exe.relative_to(prefix)}"
     elves = [python_tree / exe.relative_to(prefix)]
     for tree, _ in trees:
         elves += sorted(p for p in tree.rglob("*.so*") if p.is_file())
     # what the staged trees already hold; not all of `prefix`: for Debian's own Python it
     # is /usr, which also holds the system libraries the interpreter and numpy load
-    staged = [prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}",
-              *(prefix / "lib").glob("libpython*"), *(t for t, _ in trees)]
-    libraries, libs_tree = _stage_libraries(elves, skip=staged)
+    staged = [*python_lib_entries(prefix), *(t for t, _ in trees)]
+    libraries, libs_tree = stage_libraries(elves, skip=staged)
     # the interpreter's RUNPATH names the host prefix; libpython is found here instead
     return Layout(python=python, binds=tuple((str(s), d) for s, d in trees + libraries),
                   env={"LD_LIBRARY_PATH": f"{PYTHON_DIR}/lib"},
@@ -271,250 +261,3 @@ def make_run_dir(source: str) -> Path:
     for path in (run_dir, run_dir / "shared"):
         os.chmod(path, 0o711)  # names inside are unguessable; nothing to list
     return run_dir
-
-
-# -- staging: every tree the sandbox binds is mirrored once with hard links (copies across
-# filesystems) into a world-readable staging directory, keyed by the source's contents.
-# The sandbox uid can reach it even when the source is under /root, and the sandbox's
-# /proc/self/mountinfo names only `neurograde-stage/<tree>-<key>`.
-
-STAGE_VERSION = "3"  #: bump when what a staged tree contains changes
-#: A staged tree no run has used for this long (its mtime, touched at every launch) is
-#: removed when a new tree is staged: old keys would otherwise pile up with every upgrade.
-STAGE_MAX_IDLE_SECONDS = 24 * 3600
-
-
-def stage_root() -> Path:
-    root = Path(os.environ.get("NEUROGRADE_STAGE_DIR", "/var/tmp/neurograde-stage"))
-    root.mkdir(mode=0o755, parents=True, exist_ok=True)
-    info = os.lstat(root)
-    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid()
-            or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-        raise SandboxUnavailable(f"staging directory {root} must be a directory owned by this "
-                                 "user and writable by nobody else")
-    os.chmod(root, 0o755)
-    return root
-
-
-def _stage(source: Path, python_prefix: Path | None = None) -> Path:
-    stamps = [f"{e.name}:{e.stat().st_mtime_ns}:{e.stat().st_size}" for e in os.scandir(source)]
-    key = _key(f"{STAGE_VERSION}|{source}|{python_prefix}|{sorted(stamps)}")
-    ignore = _prefix_filter(source, python_prefix) if python_prefix else None
-    return _build(stage_root() / f"{source.name}-{key}", lambda tree: shutil.copytree(
-        source, tree, symlinks=True, ignore=ignore, copy_function=_link_or_copy))
-
-
-def _stage_libraries(elves: list[Path],
-                     skip: list[Path]) -> tuple[list[tuple[Path, str]], Path]:
-    """Stage the shared libraries `elves` load (outside `skip`) at their sandbox paths;
-    returns one bind per top-level directory holding them (usually two), and the tree."""
-    stamps = sorted(f"{p}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in elves)
-    key = _key(f"{STAGE_VERSION}|{stamps}")
-
-    def build(tree: Path) -> None:
-        for dest, source in _resolve_libraries(elves, skip).items():
-            target = tree / dest.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(source, str(target))
-    target = _build(stage_root() / f"libs-{key}", build)
-    binds = []
-    for here, dirs, files in os.walk(target):
-        if files:  # this directory covers everything under it
-            binds.append((Path(here), "/" + str(Path(here).relative_to(target))))
-            dirs.clear()
-    return binds, target
-
-
-def _resolve_libraries(elves: list[Path], skip: list[Path]) -> dict[str, str]:
-    """Sandbox path -> host file of every library the dynamic loader resolves for `elves`
-    (one `ldd` run; symlinked names are bound as the file they point to)."""
-    ldd = shutil.which("ldd")
-    if ldd is None:
-        raise SandboxUnavailable("ldd (glibc's libc-bin) is needed to find the libraries "
-                                 "the sandbox needs")
-    out = subprocess.run([ldd, *map(str, elves)], capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"}).stdout
-    found = {}
-    for line in out.splitlines():
-        words = line.split("=>")[-1].split()
-        if not line.startswith(("\t", " ")) or not words or not words[0].startswith("/"):
-            continue  # a file's header, the vDSO or "not found"
-        path = Path(words[0])
-        real = path.resolve()
-        if real.is_file() and not any(real.is_relative_to(s) or path.is_relative_to(s)
-                                      for s in skip):
-            found[str(path.parent.resolve() / path.name)] = str(real)
-    if not found:
-        raise SandboxUnavailable(f"ldd found no libraries for {elves[0]}")
-    return found
-
-
-def _build(target: Path, fill) -> Path:
-    """`target`, filled by `fill(path)` in a private directory and renamed into place once."""
-    try:
-        os.utime(target)  # in use: `prune_stage` keeps it
-        return target
-    except FileNotFoundError:
-        pass
-    log.info("staging %s for the sandbox", target)
-    building = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    try:
-        fill(building / "tree")
-        (building / "tree").mkdir(exist_ok=True)
-        os.chmod(building / "tree", 0o755)
-        os.utime(building / "tree")  # copytree copied the source's (old) mtime
-        try:
-            os.rename(building / "tree", target)
-        except OSError:  # another worker staged it first
-            pass
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
-    prune_stage(target.parent, keep=target)
-    return target
-
-
-def prune_stage(root: Path, keep: Path | None = None) -> list[Path]:
-    """Remove staged trees (and abandoned builds) in `root` unused for
-    `STAGE_MAX_IDLE_SECONDS`; returns what was removed."""
-    cutoff = time.time() - STAGE_MAX_IDLE_SECONDS
-    removed = []
-    for entry in os.scandir(root):
-        if not _is_staged(entry.name) or entry.path == str(keep) or entry.is_symlink():
-            continue
-        try:
-            idle = entry.is_dir() and entry.stat().st_mtime < cutoff
-        except FileNotFoundError:  # another worker removed it first
-            continue
-        if idle:
-            log.info("removing the unused staged tree %s", entry.path)
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed.append(Path(entry.path))
-    return removed
-
-
-def _is_staged(name: str) -> bool:
-    """`<tree>-<key>` as `_stage` names it, or a build left by a worker that died."""
-    tree, _, key = name.rpartition("-")
-    return name.startswith(".build-") or (
-        bool(tree) and len(key) == 16 and all(c in "0123456789abcdef" for c in key))
-
-
-def _key(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _prefix_filter(prefix: Path, exe: Path):
-    """Keep only the interpreter, libpython and its own stdlib (no site-packages, tests,
-    GUI, nor a distribution's shared `python3/dist-packages`)."""
-    stdlib = f"python{sys.version_info.major}.{sys.version_info.minor}"
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        here = Path(directory)
-        if here == prefix:
-            return {n for n in names if n not in ("bin", "lib")}
-        if here == prefix / "bin":
-            return {n for n in names if n != exe.name}
-        if here == prefix / "lib":
-            return {n for n in names if not (n.startswith("libpython") or n == stdlib)}
-        if here == prefix / "lib" / stdlib:  # config-*: static libpython, build scripts
-            return {n for n in names if n in STDLIB_SKIP or n.startswith("config-")}
-        if here.name == "lib-dynload":
-            return {n for n in names if n.startswith("_tkinter")}  # would pull in X11
-        return set()
-    return ignore
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-# -- the sandbox's process tree, seen from the host
-
-def children(pid: int) -> list[int]:
-    """Direct children of `pid` (from /proc)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def tree(pid: int) -> list[int]:
-    """`pid` and all its live descendants (from /proc)."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        if p not in found:
-            found.append(p)
-            todo += children(p)
-    return found
-
-
-def tree_usage(pid: int) -> tuple[float, int]:
-    """CPU seconds and peak RSS (KiB) of a process tree, read from /proc.
-
-    The CPU time is each live process's own plus what it has reaped (cutime/cstime), so
-    children that already exited count too (the namespace's init reaps the orphans). The
-    peak is the largest process's high-water mark; see `tree_memory_kb` for the sum.
-    `pid` must be an unreaped child of the caller, or it may name another process."""
-    cpu, peak, tick = 0.0, 0, os.sysconf("SC_CLK_TCK")
-    for p in tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += sum(int(n) for n in fields[11:15]) / tick  # utime stime cutime cstime
-            peak = max(peak, _status_kb(p, "VmHWM:"))
-        except (OSError, IndexError, ValueError):
-            continue
-    return cpu, peak
-
-
-def tree_memory_kb(pid: int) -> int:
-    """Memory the tree holds now (KiB): the sum of proportional set sizes, so pages a
-    fork shares with its parent are counted once, not once per process."""
-    total = 0
-    for p in tree(pid):
-        try:
-            lines = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
-            total += next(int(line.split()[1]) for line in lines if line.startswith("Pss:"))
-        except (OSError, StopIteration, ValueError, IndexError):
-            total += _status_kb(p, "VmRSS:")
-    return total
-
-
-def _status_kb(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def end_tree(pid: int) -> None:
-    """SIGKILL the PID namespace's init under launcher `pid` (the kernel then kills
-    everything inside), and the launcher's process group when there is no such init."""
-    inner = children(pid)
-    for p in inner:
-        kill(p)
-    if not inner or sandbox_disabled():
-        killpg(pid)
-
-
-def kill(pid: int) -> None:
-    """SIGKILL, ignoring processes that are already gone."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def killpg(pid: int) -> None:
-    """SIGKILL to a whole process group, ignoring one that is already gone."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass

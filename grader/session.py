@@ -26,16 +26,10 @@ from typing import Any
 import numpy as np
 
 from grader import protocol
+from grader.errors import SandboxUnavailable
 from grader.limits import Cgroups, describe_end, exit_code, make_preexec
-from grader.sandbox import (
-    INSTALL_HINT,
-    SandboxUnavailable,
-    end_tree,
-    killpg,
-    launch_command,
-    make_run_dir,
-    tree_usage,
-)
+from grader.proctree import end_tree, killpg, tree_usage
+from grader.sandbox import INSTALL_HINT, launch_command, make_run_dir
 from plugins.types import Limits, StudentCallError
 
 log = logging.getLogger(__name__)

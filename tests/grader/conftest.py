@@ -60,7 +60,7 @@ class SandboxTracker:
         self.launchers: set[int] = set()
 
     def record(self, session) -> None:
-        from grader.sandbox import children
+        from grader.proctree import children
 
         self.launchers.add(session.proc.pid)
         # if the namespace's init is already gone, the kernel has emptied the namespace
@@ -119,7 +119,8 @@ def isolation_probe() -> dict:
     """Shows, through the real launcher, that the child is in its own PID namespace,
     runs unprivileged on the host and cannot see the host's files. A dangerous hostile
     case depends on this fixture and fails loudly instead of running without it."""
-    from grader.sandbox import children, sandbox_disabled
+    from grader.proctree import children
+    from grader.sandbox import sandbox_disabled
     from grader.session import Session
 
     if sandbox_disabled():

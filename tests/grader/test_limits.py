@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.limits import describe_end, exit_code, rlimits
-from grader.sandbox import tree_usage
+from grader.proctree import tree_usage
 from plugins.types import Limits
 
 LIM = Limits(wall_seconds=3, cpu_seconds=4, memory_mb=512, max_file_mb=8)
