@@ -135,69 +135,11 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Create the database schema or upgrade it to the latest version."""
-    url = _state(ctx).config["DATABASE_URL"]
-    upgrade_database_locked(url, revision)
-    click.echo(f"database at {_safe_url(url)} is at revision {revision}")
-
-
-#: the pg_advisory_lock key held while the schema is upgraded (a constant of neurograde's)
-MIGRATION_LOCK_KEY = 0x6E67_7261_6465  # "ngrade"
-
-
-def upgrade_database_locked(url: str, revision: str = "head") -> None:
-    """`server.db.upgrade_database` under a lock, so web machines that start together
-    (each `neurograde serve` upgrades) do not race in Alembic: the first upgrades, the
-    others wait and then find the schema current."""
     from server.db import upgrade_database
 
-    with _migration_lock(url):
-        upgrade_database(url, revision)
-
-
-@contextmanager
-def _migration_lock(url: str) -> Iterator[None]:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        with _pg_advisory_lock(url):
-            yield
-    elif parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        with _file_lock(f"{parsed.database}.upgrade-lock"):
-            yield
-    else:
-        yield
-
-
-@contextmanager
-def _pg_advisory_lock(url: str) -> Iterator[None]:
-    """A session-level advisory lock on a connection of its own (autocommit, so it never
-    sits idle in a transaction while Alembic works on another connection)."""
-    from sqlalchemy import text
-    from sqlalchemy.pool import NullPool
-
-    from server.db import make_engine
-
-    engine = make_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"),
-                             {"key": MIGRATION_LOCK_KEY})
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    import fcntl
-
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
-        yield
+    url = _state(ctx).config["DATABASE_URL"]
+    upgrade_database(url, revision)
+    click.echo(f"database at {_safe_url(url)} is at revision {revision}")
 
 
 def _safe_url(url: str) -> str:
@@ -356,10 +298,11 @@ def demo(ctx: click.Context) -> None:
     """Create (or complete) the demo course nn101 with every built-in assignment, the
     instructor `teacher` and the students alice, bob and carol. Safe to run again."""
     from plugins.manager import DEFAULT_PLUGINS
+    from server.db import upgrade_database
     from server.services import accounts, courses
 
     state = _state(ctx)
-    upgrade_database_locked(state.config["DATABASE_URL"])
+    upgrade_database(state.config["DATABASE_URL"])
     builtin = sorted(slug for slug in state.registry.assignments
                      if state.registry.plugin_of("assignment", slug) in DEFAULT_PLUGINS)
     with _transaction(ctx) as session:
@@ -392,13 +335,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     import waitress
 
     from server import create_app
+    from server.db import upgrade_database
 
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("alembic").setLevel(logging.WARNING)
     config = dict(ctx.obj.get("config") or {})
     app = create_app(config)
-    upgrade_database_locked(app.config["DATABASE_URL"])
+    upgrade_database(app.config["DATABASE_URL"])
     count = app.config["EMBEDDED_WORKERS"] if workers is None else workers
     pool = _start_workers(app.config, count)
     # waitress stops on SIGINT; make SIGTERM (service managers, tests) do the same

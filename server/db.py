@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -76,7 +78,58 @@ def alembic_config(url: str) -> Any:
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:
-    """Create or upgrade the schema of `url` to `revision` (what `neurograde db upgrade` does)."""
+    """Create or upgrade the schema of `url` to `revision` (what `neurograde db upgrade`,
+    `serve` and `demo` do), under a lock: web machines that start together do not race
+    in Alembic; the first upgrades, the others wait and then find the schema current."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    with _migration_lock(url):
+        command.upgrade(alembic_config(url), revision)
+
+
+#: the pg_advisory_lock key held while the schema is upgraded (a constant of neurograde's)
+MIGRATION_LOCK_KEY = 0x6E67_7261_6465  # "ngrade"
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        with _pg_advisory_lock(url):
+            yield
+    elif parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        with _file_lock(f"{parsed.database}.upgrade-lock"):
+            yield
+    else:
+        yield
+
+
+@contextmanager
+def _pg_advisory_lock(url: str) -> Iterator[None]:
+    """A session-level advisory lock on a connection of its own (autocommit, so it never
+    sits idle in a transaction while Alembic works on another connection)."""
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                             {"key": MIGRATION_LOCK_KEY})
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield

@@ -80,18 +80,16 @@ def test_postgres_upgrade_matches_models(pg_schema_url):
     assert table_names(pg_schema_url) == {"alembic_version"}
 
 
-def _upgrade_at_once(url: str, barrier, locked: bool) -> None:
+def _upgrade_at_once(url: str, barrier) -> None:
     """Child process: wait for the others, then upgrade (what each `serve` does at start)."""
-    from server.cli import upgrade_database_locked
-
     barrier.wait(60)
-    (upgrade_database_locked if locked else upgrade_database)(url)
+    upgrade_database(url)
 
 
-def _concurrent_upgrades(url: str, n: int, locked: bool = True) -> list[int | None]:
+def _concurrent_upgrades(url: str, n: int) -> list[int | None]:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(n)
-    procs = [ctx.Process(target=_upgrade_at_once, args=(url, barrier, locked))
+    procs = [ctx.Process(target=_upgrade_at_once, args=(url, barrier))
              for _ in range(n)]
     for proc in procs:
         proc.start()
