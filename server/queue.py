@@ -338,21 +338,20 @@ def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) 
         candidates = candidates.with_for_update(skip_locked=True)
     changed = 0
     for row in session.execute(candidates).all():
-        lost = f"lease expired on worker {row.worker_id or '?'} during attempt {row.attempts}"
-        # both writes repeat the expiry test: on SQLite (no row lock on the read) a
-        # heartbeat may have landed since, and then the worker keeps its job
-        if row.attempts < max_attempts:
-            failure = GradingResult.failure(INTERNAL_ERROR, "The grading worker was lost; "
-                                            "the submission is graded again.")
-            failure.stderr = lost
-            changed += _requeue(session, row.id, row.lease_token, failure, row.worker_id,
-                                still_expired)
-            continue
-        message = (f"Grading failed {row.attempts} times for reasons on our side (the grading "
+        retry = row.attempts < max_attempts
+        message = ("The grading worker was lost; the submission is graded again." if retry else
+                   f"Grading failed {row.attempts} times for reasons on our side (the grading "
                    "worker was lost). This is not your fault and does not count against you.")
         failure = GradingResult.failure(INTERNAL_ERROR, message)
-        failure.stderr = lost
-        changed += _finish(session, row.id, row.lease_token, failure, None, still_expired)
+        failure.stderr = (f"lease expired on worker {row.worker_id or '?'} "
+                          f"during attempt {row.attempts}")
+        # both writes repeat the expiry test: on SQLite (no row lock on the read) a
+        # heartbeat may have landed since, and then the worker keeps its job
+        if retry:
+            changed += _requeue(session, row.id, row.lease_token, failure, row.worker_id,
+                                still_expired)
+        else:
+            changed += _finish(session, row.id, row.lease_token, failure, None, still_expired)
     session.commit()
     if changed:
         log.warning("reclaimed %s job(s) with expired leases", changed)
