@@ -25,7 +25,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from server.blueprints import install_template_helpers
 from server.db import get_session
@@ -226,15 +226,10 @@ def _pseudonym_taken(pseudonym: str) -> bool:
     """Pseudonyms must not impersonate anyone: not their username, not the name they appear
     under on leaderboards (chosen or generated, e.g. a classmate's ``Nimble Otter 42``)."""
     lowered = pseudonym.lower()
-    session = get_session()
-    if session.scalar(select(User.id).where(
-            User.id != current_user.id,
-            or_(func.lower(User.pseudonym) == lowered, func.lower(User.username) == lowered))
-    ) is not None:
-        return True
-    # everyone else's generated name; every account, so one enrolled later is covered too
-    others = session.scalars(select(User).where(User.id != current_user.id))
-    return any(display_pseudonym(user).lower() == lowered for user in others)
+    # every account, so one enrolled in a course later is covered too
+    others = get_session().scalars(select(User).where(User.id != current_user.id))
+    return any(lowered in (user.username.lower(), display_pseudonym(user).lower())
+               for user in others)
 
 
 @bp.post("/settings/password")
