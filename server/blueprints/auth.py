@@ -28,7 +28,7 @@ from server.db import get_session
 from server.errors import ValidationError
 from server.extensions import login_manager
 from server.models import ApiToken, User
-from server.services import accounts, devices, login_sessions, throttle, tokens
+from server.services import accounts, devices, login_sessions, pseudonyms, throttle, tokens
 from server.services.leaderboard import default_pseudonym, display_pseudonym
 
 log = logging.getLogger(__name__)
@@ -177,14 +177,20 @@ def settings():
 @bp.post("/settings/profile")
 @login_required
 def save_profile():
-    pseudonym = " ".join(request.form.get("pseudonym", "").split())
+    try:
+        pseudonym = pseudonyms.normalise(request.form.get("pseudonym", ""))
+    except pseudonyms.PseudonymRefused as refused:
+        flash(str(refused), "error")
+        return _settings_page(status=400)
     if len(pseudonym) > MAX_PSEUDONYM:
         flash(f"A pseudonym has at most {MAX_PSEUDONYM} characters.", "error")
         return _settings_page(status=400)
     session = get_session()
-    if pseudonym and pseudonym.lower() != current_user.pseudonym.lower() and _pseudonym_taken(
-            pseudonym):
-        flash("That pseudonym is taken; choose another one.", "error")
+    # checked on every save, so one stored before these rules is refused at its next edit
+    if pseudonym and _pseudonym_taken(pseudonym):
+        flash("That pseudonym is taken, or looks like someone else's name (letters that look "
+              "alike, such as Cyrillic і and Latin i, count as the same); choose another one.",
+              "error")
         return _settings_page(status=400)
     current_user.pseudonym = pseudonym or default_pseudonym(current_user)
     current_user.leaderboard_opt_out = request.form.get("opt_out") == "on"
@@ -195,12 +201,12 @@ def save_profile():
 
 def _pseudonym_taken(pseudonym: str) -> bool:
     """Pseudonyms must not impersonate anyone: not their username, not the name they appear
-    under on leaderboards (chosen or generated, e.g. a classmate's ``Nimble Otter 42``)."""
-    lowered = pseudonym.lower()
+    under on leaderboards (chosen or generated, e.g. a classmate's ``Nimble Otter 42``),
+    not even through look-alike letters (`server.services.pseudonyms`)."""
     # every account, so one enrolled in a course later is covered too
     others = get_session().scalars(select(User).where(User.id != current_user.id))
-    return any(lowered in (user.username.lower(), display_pseudonym(user).lower())
-               for user in others)
+    names = (name for user in others for name in (user.username, display_pseudonym(user)))
+    return pseudonyms.impersonates(pseudonym, names) is not None
 
 
 @bp.post("/settings/password")
