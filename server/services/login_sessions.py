@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from server.models import LoginSession, User, utcnow
@@ -70,8 +70,3 @@ def end_others(session: Session, user: User) -> int:
         LoginSession.user_id == user.id, LoginSession.key_hash != keep))
     return result.rowcount or 0
 
-
-def count(session: Session, user: User) -> int:
-    """How many sessions `user` has open (shown on the settings page)."""
-    return len(session.scalars(select(LoginSession.key_hash).where(
-        LoginSession.user_id == user.id)).all())
