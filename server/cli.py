@@ -196,6 +196,25 @@ def user_add(ctx: click.Context, username: str, password: str, role: str,
     click.echo(f"added {role} {username!r}{where}")
 
 
+@user.command("check-pseudonyms")
+@click.option("--reset", is_flag=True,
+              help="Replace each pseudonym found by the account's generated one.")
+@click.pass_context
+def user_check_pseudonyms(ctx: click.Context, reset: bool) -> None:
+    """List chosen pseudonyms that break the rules (invisible characters, look-alikes of
+    another account's name), e.g. ones stored before the rules existed."""
+    from server.services import pseudonyms
+
+    with _transaction(ctx) as session:
+        found = pseudonyms.audit(session)
+        for account, reason in found:
+            click.echo(f"{account.username}: {account.pseudonym!r} {reason}")
+            if reset:
+                account.pseudonym = ""  # shown under its generated name
+    verb = "reset" if reset else "found (run with --reset to replace them)"
+    click.echo(f"{len(found)} pseudonym(s) {verb}")
+
+
 @main.group()
 def token() -> None:
     """Personal API tokens (for `neurograde submit` and the JSON API)."""

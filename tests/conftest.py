@@ -203,9 +203,17 @@ class AuthActions:
         self.client, self.state = client, state
 
     def login(self, user: User) -> None:
-        """Log in without the form, as Flask-Login does after a successful login."""
+        """Log in without the form, as Flask-Login does after a successful login (with a
+        login session opened on the server)."""
+        from server.services import login_sessions
+
+        with self.state.session_factory() as db:
+            row = db.get(User, user.id)
+            login_sessions.start(db, row)
+            db.commit()
+            cookie_id = row.get_id()
         with self.client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = cookie_id
             session["_fresh"] = True
 
     def login_form(self, username: str, password: str = "password"):

@@ -4,12 +4,8 @@ user loader and the security headers, because this blueprint is always present."
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
-import threading
-import time
-from collections import deque
 from urllib.parse import urlsplit
 
 from flask import (
@@ -32,7 +28,7 @@ from server.db import get_session
 from server.errors import ValidationError
 from server.extensions import login_manager
 from server.models import ApiToken, User
-from server.services import accounts, tokens
+from server.services import accounts, devices, login_sessions, pseudonyms, throttle, tokens
 from server.services.leaderboard import default_pseudonym, display_pseudonym
 
 log = logging.getLogger(__name__)
@@ -43,60 +39,6 @@ MAX_PSEUDONYM = 40
 #: self-only by default; no inline script or style anywhere in the templates
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-
-
-class LoginLimiter:
-    """Failed logins per `window` seconds: at most `limit` per (client address, username)
-    and `address_limit` per address.
-
-    The pair is the tight budget: a classroom behind one NAT shares an address, so one
-    student's typos must not lock out their classmates, and someone elsewhere must not be
-    able to lock out a named student. The loose per-address budget still stops one machine
-    from guessing across many usernames. A successful login clears its pair only.
-
-    In-process memory: with several web processes each enforces its own budget, which
-    still caps guessing at a small multiple of the limits.
-    """
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, limit: int = 5, window: float = 300.0, address_limit: int = 100) -> None:
-        self.limit, self.window, self.address_limit = limit, window, address_limit
-        self._fails: dict[tuple[str, ...], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _budgets(self, address: str, username: str) -> tuple[tuple[tuple[str, ...], int], ...]:
-        return ((("pair", address, username.lower()), self.limit),
-                (("addr", address), self.address_limit))
-
-    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
-        fails = self._fails.setdefault(key, deque())
-        while fails and now - fails[0] > self.window:
-            fails.popleft()
-        return fails
-
-    def retry_after(self, address: str, username: str) -> int:
-        """Seconds until `username` may try again from `address` (0 = now)."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [self.window - (now - fails[-limit])
-                     for key, limit in self._budgets(address, username)
-                     if len(fails := self._recent(key, now)) >= limit]
-        return int(max(waits, default=0)) + (1 if waits else 0)
-
-    def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._fails) > self.MAX_KEYS:  # many distinct names: forget stale ones
-                for key in [k for k in self._fails if not self._recent(k, now)]:
-                    del self._fails[key]
-            for key, _limit in self._budgets(address, username):
-                self._recent(key, now).append(now)
-
-    def succeeded(self, address: str, username: str) -> None:
-        """Forget this pair's failures (the address budget keeps them)."""
-        with self._lock:
-            self._fails.pop(self._budgets(address, username)[0][0], None)
 
 
 @bp.record_once
@@ -111,23 +53,16 @@ def _setup(state: BlueprintSetupState) -> None:
                             os.environ.get("NEUROGRADE_SECURE_COOKIES", "") == "1")
     if secure:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
-    # (failures per address and username, window in seconds, failures per address)
-    limits = app.config.get("LOGIN_RATE_LIMIT", (5, 300.0, 100))
-    app.extensions["neurograde_login_limiter"] = LoginLimiter(*limits)
+    # delays per account and known device, failures per address (server.services.throttle)
+    app.extensions["neurograde_login_throttle"] = throttle.ThrottlePolicy.from_config(
+        app.config.get("LOGIN_THROTTLE"))
     if login_manager._user_callback is None:  # the spine may provide its own loader
         login_manager.user_loader(_load_user)
 
 
 def _load_user(session_id: str) -> User | None:
-    """The user of a login session, unless the password changed since it began."""
-    user_id, _, stamp = session_id.partition(":")
-    try:
-        user = get_session().get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
-    if user is None or not hmac.compare_digest(stamp, user.session_stamp()):
-        return None
-    return user
+    """The user of a login session that is still open on the server."""
+    return login_sessions.load(get_session(), session_id)
 
 
 @bp.after_app_request
@@ -139,8 +74,8 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _limiter() -> LoginLimiter:
-    return current_app.extensions["neurograde_login_limiter"]
+def _policy() -> throttle.ThrottlePolicy:
+    return current_app.extensions["neurograde_login_throttle"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -161,28 +96,64 @@ def login():
         return render_template("auth/login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    session = get_session()
+    user = accounts.find_user(session, username)
+    known = devices.read(current_app.secret_key, request.cookies.get(devices.COOKIE))
+    nonce = known.get(user.id) if user is not None else None
     # behind a proxy this is the client's address only with NEUROGRADE_TRUSTED_PROXIES set
-    address = request.remote_addr or ""
-    wait = _limiter().retry_after(address, username)
+    counters = _counters(username, request.remote_addr or "", user, nonce)
+    wait = throttle.wait_seconds(session, counters.values())
     if wait:
-        log.warning("login rate limit hit for %r from %s", username, address)
-        flash(f"Too many failed attempts. Try again in {wait} seconds.", "error")
-        return render_template("auth/login.html", username=username,
-                               next=request.form.get("next", "")), 429
-    user = accounts.find_user(get_session(), username)
+        log.warning("login throttled for %r from %s", username, request.remote_addr)
+        return _login_form(username, f"Too many failed attempts. Try again in {wait} seconds.",
+                           429, {"Retry-After": str(wait)})
     if not accounts.verify_password(user, password):
-        _limiter().failed(address, username)
-        flash("Wrong username or password.", "error")
-        return render_template("auth/login.html", username=username,
-                               next=request.form.get("next", "")), 401
-    _limiter().succeeded(address, username)
+        for kind, key in counters.items():
+            throttle.record_failure(session, _policy(), kind, key)
+        throttle.prune(session, _policy())
+        session.commit()
+        return _login_form(username, "Wrong username or password.", 401)
+    throttle.clear(session, [throttle.account_key(username), *counters.values()])
+    login_sessions.start(session, user)
+    session.commit()
     login_user(user)
     log.info("user %s logged in", user.id)
-    return redirect(_safe_next(request.form.get("next")))
+    response = redirect(_safe_next(request.form.get("next")))
+    _remember_device(response, known, user)
+    return response
+
+
+def _counters(username: str, address: str, user: User | None,
+              nonce: str | None) -> dict[str, str]:
+    """The failure counters that judge this attempt: the known device's own, or else the
+    account's and the address's (see `server.services.throttle`)."""
+    if user is not None and nonce:
+        return {throttle.DEVICE: throttle.device_key(user.id, nonce)}
+    return {throttle.ACCOUNT: throttle.account_key(username),
+            throttle.ADDRESS: throttle.address_key(address)}
+
+
+def _login_form(username: str, message: str, status: int,
+                headers: dict[str, str] | None = None):
+    flash(message, "error")
+    page = render_template("auth/login.html", username=username,
+                           next=request.form.get("next", ""))
+    return page, status, headers or {}
+
+
+def _remember_device(response: Response, known: dict[int, str], user: User) -> None:
+    entries, _nonce = devices.remember(known, user.id)
+    response.set_cookie(
+        devices.COOKIE, devices.dump(current_app.secret_key, entries),
+        max_age=devices.MAX_AGE_DAYS * 86400, path=url_for("auth.login"), httponly=True,
+        samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:  # end it on the server: a copied cookie dies too
+        login_sessions.end(get_session(), current_user)
+        get_session().commit()
     logout_user()
     flash("You are logged out.", "success")
     return redirect(url_for("auth.login"))
@@ -206,14 +177,20 @@ def settings():
 @bp.post("/settings/profile")
 @login_required
 def save_profile():
-    pseudonym = " ".join(request.form.get("pseudonym", "").split())
+    try:
+        pseudonym = pseudonyms.normalise(request.form.get("pseudonym", ""))
+    except pseudonyms.PseudonymRefused as refused:
+        flash(str(refused), "error")
+        return _settings_page(status=400)
     if len(pseudonym) > MAX_PSEUDONYM:
         flash(f"A pseudonym has at most {MAX_PSEUDONYM} characters.", "error")
         return _settings_page(status=400)
     session = get_session()
-    if pseudonym and pseudonym.lower() != current_user.pseudonym.lower() and _pseudonym_taken(
-            pseudonym):
-        flash("That pseudonym is taken; choose another one.", "error")
+    # checked on every save, so one stored before these rules is refused at its next edit
+    if pseudonym and _pseudonym_taken(pseudonym):
+        flash("That pseudonym is taken, or looks like someone else's name (letters that look "
+              "alike, such as Cyrillic і and Latin i, count as the same); choose another one.",
+              "error")
         return _settings_page(status=400)
     current_user.pseudonym = pseudonym or default_pseudonym(current_user)
     current_user.leaderboard_opt_out = request.form.get("opt_out") == "on"
@@ -224,12 +201,12 @@ def save_profile():
 
 def _pseudonym_taken(pseudonym: str) -> bool:
     """Pseudonyms must not impersonate anyone: not their username, not the name they appear
-    under on leaderboards (chosen or generated, e.g. a classmate's ``Nimble Otter 42``)."""
-    lowered = pseudonym.lower()
+    under on leaderboards (chosen or generated, e.g. a classmate's ``Nimble Otter 42``),
+    not even through look-alike letters (`server.services.pseudonyms`)."""
     # every account, so one enrolled in a course later is covered too
     others = get_session().scalars(select(User).where(User.id != current_user.id))
-    return any(lowered in (user.username.lower(), display_pseudonym(user).lower())
-               for user in others)
+    names = (name for user in others for name in (user.username, display_pseudonym(user)))
+    return pseudonyms.impersonates(pseudonym, names) is not None
 
 
 @bp.post("/settings/password")
@@ -248,8 +225,8 @@ def change_password():
     except ValidationError as error:
         flash(error.message, "error")
         return _settings_page(status=400)
+    login_sessions.end_others(session, current_user)  # this session goes on
     session.commit()
-    login_user(current_user._get_current_object())  # this session goes on; the others end
     flash("Password changed. Other sessions were logged out.", "success")
     return redirect(url_for("auth.settings"))
 

@@ -28,7 +28,15 @@ from sqlalchemy import select
 from server.db import get_session
 from server.extensions import get_state
 from server.models import Course, CourseAssignment, RegradeBatch, Submission, User
-from server.services import assignment_settings, dashboard, grades, pictures, regrade, roster
+from server.services import (
+    assignment_settings,
+    dashboard,
+    grades,
+    invitations,
+    pictures,
+    regrade,
+    roster,
+)
 from server.services.access import is_course_staff
 from server.services.leaderboard import display_pseudonym
 
@@ -256,11 +264,12 @@ def roster_page(course: str) -> str:
     if request.method == "POST":
         upload = request.files.get("csv_file")
         if upload is not None and upload.filename:
-            report = roster.add_from_csv(session, course, upload.read())
+            report = roster.add_from_csv(session, course, upload.read(), invited_by=current_user)
         else:
             report = [roster.add_one(session, course, request.form.get("username", ""),
                                      request.form.get("name", ""), request.form.get("email", ""),
-                                     line=None)]
+                                     line=None, invited_by=current_user)]
         session.commit()
     return render_template("instructor/roster.html", course=course, report=report,
-                           people=dashboard.enrolled(session, course))
+                           people=dashboard.enrolled(session, course),
+                           invited=invitations.pending_usernames(session, course))

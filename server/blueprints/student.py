@@ -13,7 +13,7 @@ from server.db import get_session
 from server.errors import NotFound
 from server.extensions import get_state
 from server.models import CourseAssignment
-from server.services import access
+from server.services import access, invitations
 from server.services import submissions as subs_service
 
 bp = Blueprint("student", __name__)
@@ -22,10 +22,28 @@ bp = Blueprint("student", __name__)
 @bp.get("/")
 @login_required
 def index():
-    courses = access.visible_courses(get_session(), current_user)
-    if len(courses) == 1 and not current_user.is_instructor:
+    session = get_session()
+    courses = access.visible_courses(session, current_user)
+    pending = invitations.pending_for_user(session, current_user)
+    if len(courses) == 1 and not pending and not current_user.is_instructor:
         return redirect(url_for("student.course", course=courses[0].slug))
-    return render_template("student/index.html", courses=courses)
+    return render_template("student/index.html", courses=courses, invitations=pending)
+
+
+@bp.post("/invitations/<int:invitation_id>/<any(accept, decline):answer>")
+@login_required
+def answer_invitation(invitation_id: int, answer: str):
+    """The student's answer to an instructor's invitation (see services.invitations)."""
+    session = get_session()
+    if answer == "accept":
+        enrolment = invitations.accept(session, current_user, invitation_id)
+        session.commit()
+        flash(f"You are now enrolled in {enrolment.course.title}.", "success")
+    else:
+        invitations.decline(session, current_user, invitation_id)
+        session.commit()
+        flash("Invitation declined.", "success")
+    return redirect(url_for("student.index"))
 
 
 @bp.get("/courses/<course>/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String
@@ -39,13 +38,14 @@ class User(Base):
     is_active = True
     is_anonymous = False
 
-    def get_id(self) -> str:
-        """The id a login session stores: the user's id and a stamp of the password hash,
-        so changing the password ends every other session (see `session_stamp`)."""
-        return f"{self.id}:{self.session_stamp()}"
+    #: the key of the login session this object was loaded for (not a column: set by
+    #: `server.services.login_sessions`, which keeps the sessions in the database)
+    login_session_key = None
 
-    def session_stamp(self) -> str:
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+    def get_id(self) -> str:
+        """The id a login session cookie stores: the user's id and the session's key, so
+        ending the session on the server (logout, password change) ends the cookie too."""
+        return f"{self.id}:{self.login_session_key or ''}"
 
 
 class ApiToken(Base):

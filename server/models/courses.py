@@ -39,6 +39,26 @@ class Enrollment(Base):
     user: Mapped[User] = relationship()
 
 
+class EnrollmentInvitation(Base):
+    """An instructor's request to enrol an account that already existed: the student sees
+    it on her home page and becomes a member (an `Enrollment`) only by accepting it, so her
+    name, email and pseudonym reach that course's staff only by her own choice."""
+
+    __tablename__ = "enrollment_invitations"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="student")
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    course: Mapped[Course] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
 class CourseAssignment(Base):
     """A plugin assignment enabled in a course, with its course-specific policy."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,10 +42,21 @@ def change_password(user: User, password: str) -> None:
 
 
 def verify_password(user: User | None, password: str) -> bool:
-    """True if `password` is the user's; False for no user or no password set."""
+    """True if `password` is the user's; False for no user or no password set.
+
+    Without a user (or a hash) the password is checked against a dummy hash of the same
+    cost, so a wrong password takes as long for an unknown username as for a real one
+    and the answer's timing does not tell which usernames exist.
+    """
     if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
         return False
     return check_password_hash(user.password_hash, password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def find_user(session: Session, username: str) -> User | None:

@@ -1,8 +1,9 @@
 """Adding students to a course, one by one or from a CSV file (username, name, email).
 
 New accounts get a random initial password that is shown once to the
-instructor; existing accounts are enrolled as they are. Every row gets its own
-outcome so a bad line never hides the good ones.
+instructor. Existing accounts are only invited (`server.services.invitations`): the
+student accepts on her home page, and until then the course sees her username only.
+Every row gets its own outcome so a bad line never hides the good ones.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from server.errors import NeurogradeError
-from server.models import Course
+from server.models import Course, User
 from server.services.accounts import create_user, enroll, find_enrollment, find_user
+from server.services.invitations import invite
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_ROWS = 2000
@@ -35,7 +37,7 @@ class RowResult:
 
 
 def add_one(session: Session, course: Course, username: str, name: str, email: str, *,
-            line: int | None = None) -> RowResult:
+            line: int | None = None, invited_by: User | None = None) -> RowResult:
     """Create (if needed) and enrol one student; never raises for bad input."""
     username, name, email = username.strip(), name.strip(), email.strip()
     if not username:
@@ -54,13 +56,16 @@ def add_one(session: Session, course: Course, username: str, name: str, email: s
     enrolment = find_enrollment(session, user, course)
     if enrolment is not None:
         return RowResult(line, username, False, f"already enrolled as {enrolment.role}")
+    if password is None:  # her account, not the course's: she decides
+        invite(session, course, user, invited_by=invited_by)
+        return RowResult(line, username, True, "existing account invited: enrolled once the "
+                         "student accepts on her home page")
     enroll(session, user, course, role="student")
-    if password is None:
-        return RowResult(line, username, True, "existing account enrolled")
     return RowResult(line, username, True, "account created and enrolled", password)
 
 
-def add_from_csv(session: Session, course: Course, data: bytes) -> list[RowResult]:
+def add_from_csv(session: Session, course: Course, data: bytes, *,
+                 invited_by: User | None = None) -> list[RowResult]:
     """Add every row of a CSV upload; a header row ``username,name,email`` is optional."""
     try:
         text = data.decode("utf-8-sig")
@@ -80,7 +85,8 @@ def add_from_csv(session: Session, course: Course, data: bytes) -> list[RowResul
                                      f"expected 3 columns (username, name, email), got {len(row)}"))
             continue
         username, name, email = (list(row) + ["", ""])[:3]
-        results.append(add_one(session, course, username, name, email, line=number))
+        results.append(add_one(session, course, username, name, email, line=number,
+                               invited_by=invited_by))
     if not results:
         return [RowResult(None, "", False, "the file has no rows")]
     return results

@@ -17,7 +17,8 @@ from server.db import alembic_config, make_engine, upgrade_database
 from server.models import Base
 
 TABLES = {"users", "api_tokens", "courses", "enrollments", "course_assignments", "submissions",
-          "grading_records", "regrade_batches", "alembic_version"}
+          "grading_records", "regrade_batches", "alembic_version", "login_sessions",
+          "login_throttles", "enrollment_invitations"}
 
 
 def schema_diff(url: str) -> list:

@@ -219,12 +219,16 @@ FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",
              "X-Forwarded-Host": "grader.example.org"}
 
 
+#: a small address budget, so five failures spend it
+FEW_FAILURES_PER_ADDRESS = {"LOGIN_THROTTLE": {"address_limit": 5}}
+
+
 def forwarded_submit_and_login(client, auth, toy_classroom, make_user):
     """The API's `url` and the address the login limit sees, for a forwarded request."""
     response = post(client, {**auth.headers(toy_classroom.alice), **FORWARDED})
     make_user(username="pia", password="right")
-    for _ in range(5):  # from the proxy's own address, as the client
-        client.post("/login", data={"username": "pia", "password": "typo"},
+    for n in range(5):  # from the proxy's own address, as the client
+        client.post("/login", data={"username": f"guess{n}", "password": "typo"},
                     headers=FORWARDED, environ_base={"REMOTE_ADDR": "10.9.9.9"})
     direct = client.post("/login", data={"username": "pia", "password": "right"},
                          headers={"X-Forwarded-For": "198.51.100.1"},
@@ -235,7 +239,7 @@ def forwarded_submit_and_login(client, auth, toy_classroom, make_user):
 class TestOneTrustedProxy:
     @pytest.fixture
     def app_config(self):
-        return {"TRUSTED_PROXIES": 1}
+        return {"TRUSTED_PROXIES": 1, **FEW_FAILURES_PER_ADDRESS}
 
     def test_forwarded_scheme_host_and_address_are_honoured(self, client, auth, toy_classroom,
                                                             make_user):
@@ -244,8 +248,13 @@ class TestOneTrustedProxy:
         assert login == 302  # another client behind the proxy: its own budget
 
 
-def test_without_trusted_proxies_forwarded_headers_are_ignored(client, auth, toy_classroom,
-                                                               make_user):
-    url, login = forwarded_submit_and_login(client, auth, toy_classroom, make_user)
-    assert url.startswith("http://localhost/api/v1/submissions/")
-    assert login == 429  # every request comes from the proxy's address
+class TestNoTrustedProxy:
+    @pytest.fixture
+    def app_config(self):
+        return FEW_FAILURES_PER_ADDRESS
+
+    def test_without_trusted_proxies_forwarded_headers_are_ignored(self, client, auth,
+                                                                   toy_classroom, make_user):
+        url, login = forwarded_submit_and_login(client, auth, toy_classroom, make_user)
+        assert url.startswith("http://localhost/api/v1/submissions/")
+        assert login == 429  # every request comes from the proxy's address

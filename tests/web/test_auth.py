@@ -44,15 +44,6 @@ def test_logout_is_a_post(client, auth, make_user):
     assert client.get("/settings").status_code == 302
 
 
-def test_login_rate_limit_blocks_even_the_right_password(client, auth, make_user):
-    make_user(username="dave", password="right")
-    for _ in range(5):
-        assert auth.login_form("dave", "wrong").status_code == 401
-    blocked = auth.login_form("dave", "right")
-    assert blocked.status_code == 429
-    assert "Too many failed attempts" in blocked.get_data(as_text=True)
-
-
 def test_login_does_not_redirect_off_site(client, auth, make_user):
     make_user(username="erin", password="pw1")
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
@@ -195,64 +186,19 @@ class TestSecureCookies:
         assert "Secure" in auth.login_form("kim", "pw1").headers["Set-Cookie"]
 
 
-def login_from(client, address: str, username: str, password: str):
-    return client.post("/login", data={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+def test_a_copied_session_cookie_is_refused_after_logout(app, make_user):
+    make_user(username="rex", password="rex-pw")
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "rex", "password": "rex-pw"}
+                        ).status_code == 302
+    copied = browser.get_cookie("session").value
 
+    def replay() -> int:
+        thief = app.test_client()
+        thief.set_cookie("session", copied)
+        return thief.get("/settings").status_code
 
-def test_one_students_failures_do_not_block_a_classmate_behind_the_same_nat(
-        client, make_user):
-    make_user(username="lea", password="right")
-    make_user(username="max", password="right")
-    for _ in range(5):
-        assert login_from(client, "10.0.0.1", "lea", "typo").status_code == 401
-    assert login_from(client, "10.0.0.1", "lea", "right").status_code == 429  # the pair limit
-    assert login_from(client, "10.0.0.1", "max", "right").status_code == 302  # a classmate
-    client.post("/logout")
-    # nobody elsewhere can lock lea out by guessing her password
-    assert login_from(client, "192.0.2.7", "lea", "right").status_code == 302
-
-
-def test_a_successful_login_clears_its_own_failures(client, make_user):
-    make_user(username="ned", password="right")
-    for _ in range(4):
-        login_from(client, "10.0.0.2", "ned", "typo")
-    assert login_from(client, "10.0.0.2", "ned", "right").status_code == 302
-    client.post("/logout")
-    for _ in range(4):  # a fresh budget of five, not one left
-        assert login_from(client, "10.0.0.2", "ned", "typo").status_code == 401
-    assert login_from(client, "10.0.0.2", "ned", "right").status_code == 302
-
-
-class TestAddressLimit:
-    @pytest.fixture
-    def app_config(self):
-        return {"LOGIN_RATE_LIMIT": (5, 300.0, 6)}
-
-    def test_one_address_cannot_guess_across_many_usernames(self, client, make_user):
-        make_user(username="ola", password="right")
-        for n in range(6):
-            assert login_from(client, "10.0.0.3", f"victim{n}", "guess").status_code == 401
-        assert login_from(client, "10.0.0.3", "ola", "right").status_code == 429
-        assert login_from(client, "10.0.0.4", "ola", "right").status_code == 302
-
-
-def test_login_limiter_window_and_memory_bound(monkeypatch):
-    from server.blueprints import auth as auth_module
-
-    clock = [1000.0]
-    monkeypatch.setattr(auth_module.time, "monotonic", lambda: clock[0])
-    limiter = auth_module.LoginLimiter(limit=2, window=60, address_limit=10)
-    limiter.MAX_KEYS = 6
-    limiter.failed("10.0.0.1", "a")
-    clock[0] += 30
-    limiter.failed("10.0.0.1", "A")  # usernames are case-insensitive
-    assert limiter.retry_after("10.0.0.1", "a") == 31
-    assert limiter.retry_after("10.0.0.1", "b") == 0
-    clock[0] += 31
-    assert limiter.retry_after("10.0.0.1", "a") == 0
-    for name in "bcde":
-        limiter.failed("10.0.0.2", name)
-    clock[0] += 61
-    limiter.failed("10.0.0.3", "f")  # over MAX_KEYS: the expired keys are dropped
-    assert set(limiter._fails) == {("pair", "10.0.0.3", "f"), ("addr", "10.0.0.3")}
+    assert replay() == 200  # the copy works while the session is open ...
+    assert browser.post("/logout").status_code == 302
+    assert replay() == 302  # ... and not after the logout: back to the login page
+    assert browser.get("/settings").status_code == 302

@@ -380,7 +380,7 @@ def test_roster_csv_upload_reports_every_row(client, teacher, course, make_user,
     report = page.split('id="roster-report"', 1)[1].split("</table>", 1)[0]
     lines = {int(cells[0]): cells for cells in _rows(report)}
     assert "account created" in lines[2][2]
-    assert "existing account enrolled" in lines[3][2]
+    assert "existing account invited" in lines[3][2]  # she must accept first
     assert "already enrolled" in lines[4][2]
     assert "username" in lines[5][2].lower()
     assert "not an email address" in lines[6][2]
@@ -391,7 +391,8 @@ def test_roster_csv_upload_reports_every_row(client, teacher, course, make_user,
         enrolled = set(session.scalars(
             select(User.username).join(Enrollment, Enrollment.user_id == User.id)
             .where(Enrollment.course_id == course.id, Enrollment.role == "student")))
-    assert enrolled == {"gina", "erin", "frank"}
+    assert enrolled == {"gina", "frank"}
+    assert 'id="invited"' in page and "erin" in page.split('id="invited"', 1)[1]
 
 
 def test_roster_upload_that_is_not_utf8_is_explained(client, teacher, course):

@@ -1,0 +1,72 @@
+"""Login sessions kept on the server: a cookie is worth something only while its row exists.
+
+The session cookie (signed by Flask) holds ``"<user id>:<key>"``; the database holds the
+key's sha256. Logout deletes the row, so a copied cookie replayed afterwards is refused
+(with a signed cookie alone it would stay valid until the browser drops it). Rows older
+than the maximum age are refused and pruned at every login, which bounds the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from server.models import LoginSession, User, utcnow
+
+#: a session ends this long after the login even if the browser keeps its cookie
+DEFAULT_MAX_AGE = timedelta(days=14)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start(session: Session, user: User, max_age: timedelta = DEFAULT_MAX_AGE) -> str:
+    """A new session for `user`; sets `user.login_session_key` (what `get_id` returns)."""
+    now = utcnow()
+    session.execute(delete(LoginSession).where(LoginSession.created_at < now - max_age))
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(key_hash=_hash(key), user_id=user.id, created_at=now))
+    user.login_session_key = key
+    return key
+
+
+def load(session: Session, cookie_id: str, max_age: timedelta = DEFAULT_MAX_AGE) -> User | None:
+    """The user of a live session, or None (unknown, ended or expired)."""
+    user_id, _, key = cookie_id.partition(":")
+    if not key or not user_id.isdigit():
+        return None
+    row = session.get(LoginSession, _hash(key))
+    if row is None or row.user_id != int(user_id) or _expired(row, max_age):
+        return None
+    user = session.get(User, row.user_id)
+    if user is not None:
+        user.login_session_key = key
+    return user
+
+
+def _expired(row: LoginSession, max_age: timedelta) -> bool:
+    created = row.created_at
+    if created.tzinfo is None:  # SQLite returns naive UTC
+        created = created.replace(tzinfo=UTC)
+    return datetime.now(UTC) - created > max_age
+
+
+def end(session: Session, user: User) -> None:
+    """End the session `user` was loaded for."""
+    if user.login_session_key:
+        session.execute(delete(LoginSession).where(
+            LoginSession.key_hash == _hash(user.login_session_key)))
+
+
+def end_others(session: Session, user: User) -> int:
+    """End every session of `user` except the current one; returns how many ended."""
+    keep = _hash(user.login_session_key or "")
+    result = session.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.key_hash != keep))
+    return result.rowcount or 0
+
