@@ -129,7 +129,7 @@ def feedforward_example(ctx: CheckContext) -> Outcome:
     params = {n: (1.0 if n in ("w2", "w4", "w6") else 0.0) for n in NAMES}
     what = "feedforward with w2 = w4 = w6 = 1, other parameters 0, on x = [2, 3]"
     got = as_float(ctx.call("feedforward", params, np.array([2.0, 3.0])), what)
-    problem = mismatch(what, got, FEEDFORWARD_EXAMPLE, show_expected=True, rtol=1e-9)
+    problem = mismatch(what, got, FEEDFORWARD_EXAMPLE, show_expected=True)
     return Outcome(problem is None, problem or "0.7216325609518421, as in the handout")
 
 
