@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = ("The grader itself failed (this is not your fault and does not count "
                     "against you); the submission will be graded again.")
+#: the row of the check during which the run ended (the run-level message says why, once)
+ENDED_HERE = "the run ended during this check (see the message above)"
 _references: dict[tuple[str, int], ModuleType] = {}
 
 
@@ -156,8 +158,7 @@ class _Run:
                 return self._ended(session, "internal_error", INTERNAL_MESSAGE)
             if session.gone is not None:
                 gone = session.gone
-                self._record(check, Outcome(False, "the run ended during this check (see the message above)",
-                                            hint=""))
+                self._record(check, Outcome(False, ENDED_HERE, hint=""))
                 return self._ended(session, gone.status, gone.message, gone.limit_hit)
             if not isinstance(outcome, Outcome):
                 log.error("check %s returned %r, not an Outcome", check.name, outcome)

@@ -319,6 +319,23 @@ def public_part_words(count: int) -> str:
             "counts towards the score too and is revealed after the deadline")
 
 
+def init_advice(ctx: CheckContext, n_in: int = 784, n_hidden: int = 100) -> str | None:
+    """A cause for low accuracy, measured here: init_network's first-layer weight scale.
+    N(0, 1) weights on 784 inputs saturate the sigmoids and training stalls."""
+    sizes = [n_in, n_hidden, 10]
+    try:
+        W = read_network(ctx.call("init_network", sizes, seed=0), sizes, "init_network")[0][0]
+    except StudentCallError:
+        return None
+    std, good = float(W.std()), 1 / np.sqrt(n_in)
+    if std < 3 * good:
+        return None
+    return (f"init_network({sizes}) draws first-layer weights with standard deviation "
+            f"{std:.2f}: the inputs z = W @ x then have a spread of about "
+            f"{std * np.sqrt(n_in / 10):.0f}, so most sigmoids start saturated and learn "
+            f"slowly. Draw W from N(0, 1/n_in) (standard deviation {good:.3f})")
+
+
 @student_check
 def accuracy_check(ctx: CheckContext) -> Outcome:
     data = ctx.dataset(str(ctx.params.get("dataset", "mnist"))).arrays
@@ -348,6 +365,8 @@ def accuracy_check(ctx: CheckContext) -> Outcome:
         message += (f". Every image was predicted as {predicted[0]}: check the learning rate, "
                     "the initial weights (N(0, 1/n_in)) and that train() returns the trained "
                     "network")
+    if not passed and (advice := init_advice(ctx)):
+        message += f". {advice}"
     return Outcome(passed, message, fraction=fraction, metrics=metrics, artifacts=artifacts)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import tempfile
 from dataclasses import replace
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.engine import grade_submission
+from grader.engine import ENDED_HERE, grade_submission
 from plugins.types import CheckDef, Dataset, Outcome, RubricDef, StudentCallError
 
 from .conftest import FAST, GOOD, check_hidden_add, check_visible_add
@@ -168,7 +169,7 @@ def test_a_timeout_keeps_the_checks_completed_before_it(make_assignment):
     assert first.passed and first.score == 1 and result.score == 1 and result.max_score == 7
     assert "1.5 s time limit while running `spin()`" in result.message
     # the run-level message is shown once: the rows do not repeat it
-    assert spun.score == 0 and spun.message == "the run ended during this check (see the message above)"
+    assert spun.score == 0 and spun.message == ENDED_HERE
     assert after.score == 0 and after.message == "not run"
 
 
@@ -317,3 +318,35 @@ def test_concurrent_grading_threads_do_not_mix_up_children(make_assignment):
         results = list(pool.map(lambda src: grade_submission(src, assignment), jobs))
     expected = {GOOD: ("graded", 3.0), wrong: ("graded", 0.0), loop: ("timeout", 0.0)}
     assert [(r.status, r.score) for r in results] == [expected[src] for src in jobs]
+
+
+def test_cpu_timed_call_counts_the_childs_cpu_not_its_waiting(make_assignment):
+    """CPU time is what the vectorization check compares: a sleeping child uses almost
+    none, a spinning one about its wall time; both measured here in the parent."""
+    def timed(ctx) -> Outcome:
+        _, slept = ctx.cpu_timed_call("slow", 0.3)
+        _, spun = ctx.cpu_timed_call("spin", 0.3)
+        return Outcome(slept < 0.05 and 0.15 < spun < 1.5, f"{slept:.4f} {spun:.4f}")
+
+    source = ("import time\ndef slow(s):\n    time.sleep(s)\n    return s\n"
+              "def spin(s):\n    end = time.process_time() + s\n"
+              "    while time.process_time() < end:\n        pass\n    return s\n")
+    result = grade_submission(source, make_assignment(checks=[CheckDef("t", timed, 1)]))
+    assert result.checks[0].passed, result.checks[0].message
+
+
+def test_a_timeout_names_the_calls_the_budget_covered(make_assignment):
+    def repeated(ctx) -> Outcome:
+        for _ in range(5):
+            ctx.call("slow", 0.4)
+        return Outcome(True)
+
+    source = "import time\ndef slow(s):\n    time.sleep(s)\n    return s\n"
+    assignment = make_assignment(checks=[CheckDef("slow calls", repeated, 1)],
+                                 limits=replace(FAST, wall_seconds=1.0, cpu_seconds=10))
+    result = grade_submission(source, assignment)
+    assert result.status == "timeout"
+    # the budget, how many calls it covered, and one call's measured time
+    assert re.search(r"The 1 s cover every call of the run: [12] slow\(\) calls? had finished "
+                     r"before this one; one took 0\.\d s", result.message), result.message
+    assert result.limit_hit["message"] == result.message
