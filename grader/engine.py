@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = ("The grader itself failed (this is not your fault and does not count "
                     "against you); the submission will be graded again.")
+#: the row of the check during which the run ended (the run-level message says why, once)
+ENDED_HERE = "the run ended during this check (see the message above)"
 _references: dict[tuple[str, int], ModuleType] = {}
 
 
@@ -107,9 +109,9 @@ class _Run:
 
     def failure(self, status: str, message: str, **extra: Any) -> GradingResult:
         done = {r.name for r in self.results}
-        reason = "not run: " + message.splitlines()[0] if message else "not run"
+        # the run-level message is shown once, above the checks; rows only say "not run"
         checks = self.results + [
-            CheckResult(c.name, False, 0.0, self.points(c), c.visibility, reason)
+            CheckResult(c.name, False, 0.0, self.points(c), c.visibility, "not run")
             for c in self.checks if c.name not in done]
         return GradingResult(status=status, message=message, checks=checks,
                              score=round(sum(r.score for r in checks), 6),
@@ -156,7 +158,7 @@ class _Run:
                 return self._ended(session, "internal_error", INTERNAL_MESSAGE)
             if session.gone is not None:
                 gone = session.gone
-                self._record(check, Outcome(False, gone.message))
+                self._record(check, Outcome(False, ENDED_HERE, hint=""))
                 return self._ended(session, gone.status, gone.message, gone.limit_hit)
             if not isinstance(outcome, Outcome):
                 log.error("check %s returned %r, not an Outcome", check.name, outcome)
@@ -171,8 +173,9 @@ class _Run:
         fraction = outcome.fraction if outcome.fraction is not None else float(outcome.passed)
         fraction = 0.0 if not math.isfinite(fraction) else min(max(fraction, 0.0), 1.0)
         message = outcome.message
-        if not outcome.passed and check.hint:
-            message = f"{message}\nHint: {check.hint}" if message else f"Hint: {check.hint}"
+        hint = check.hint if outcome.hint is None else outcome.hint
+        if not outcome.passed and hint:
+            message = f"{message}\nHint: {hint}" if message else f"Hint: {hint}"
         self.results.append(CheckResult(check.name, bool(outcome.passed),
                                         round(points * fraction, 6), points,
                                         check.visibility, message))
@@ -204,6 +207,10 @@ class Context:
         label = describe_call(function, args, kwargs) if visible else f"{function}(…)"
         self._refuse_hidden((args, kwargs), f"call {function}")
         return self._session.call(function, args, kwargs, label)
+
+    def cpu_timed_call(self, function: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+        value, _ = self.timed_call(function, *args, **kwargs)
+        return value, self._session.last_cpu_s
 
     def dataset(self, name: str) -> Dataset:
         if self._run.datasets is None:

@@ -48,6 +48,20 @@ def tree_usage(pid: int) -> tuple[float, int]:
     return cpu, peak
 
 
+def tree_cpu_ns(pid: int) -> int:
+    """CPU time (ns) the live threads of a process tree have run so far, from each
+    thread's schedstat: nanosecond resolution, where /proc/<pid>/stat counts clock ticks
+    (10 ms), too coarse to time one call of a few milliseconds."""
+    total = 0
+    for p in tree(pid):
+        for task in Path(f"/proc/{p}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
+
+
 def tree_memory_kb(pid: int) -> int:
     """Memory the tree holds now (KiB): the sum of proportional set sizes, so pages a
     fork shares with its parent are counted once, not once per process."""

@@ -28,7 +28,7 @@ import numpy as np
 from grader import protocol
 from grader.errors import SandboxUnavailable
 from grader.limits import Cgroups, describe_end, exit_code, make_preexec
-from grader.proctree import end_tree, killpg, tree_usage
+from grader.proctree import end_tree, killpg, tree_cpu_ns, tree_usage
 from grader.sandbox import INSTALL_HINT, launch_command, make_run_dir
 from plugins.types import Limits, StudentCallError
 
@@ -56,21 +56,29 @@ class ImportFailed(Exception):
 
 
 class Capture:
-    """Keeps the first `limit` bytes of a stream, counts the rest."""
+    """Keeps the first and the last `limit / 2` bytes of a stream and counts what lies
+    between: the end of a log (the final loss, the traceback) matters as much as its start."""
 
     def __init__(self, limit: int) -> None:
-        self.limit, self.data, self.dropped = limit, bytearray(), 0
+        self.limit, self.data, self.tail, self.dropped = limit, bytearray(), bytearray(), 0
 
     def feed(self, chunk: bytes) -> None:
-        room = self.limit - len(self.data)
-        self.data += chunk[:max(room, 0)]
-        self.dropped += max(len(chunk) - max(room, 0), 0)
+        room = self.limit // 2 - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        extra = len(self.tail) - (self.limit - self.limit // 2)
+        if extra > 0:
+            del self.tail[:extra]
+            self.dropped += extra
 
     def text(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
+        head = self.data.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
         if self.dropped:
-            text += f"\n[... {self.dropped} more bytes not shown]"
-        return text
+            return f"{head}\n[... {self.dropped} bytes not shown ...]\n{tail}"
+        return head + tail
 
 
 class Session:
@@ -81,6 +89,8 @@ class Session:
         self.stdout = Capture(limits.max_output_kb * 1024)
         self.stderr = Capture(limits.max_output_kb * 1024)
         self.used_s = 0.0  # wall seconds spent waiting for the student's code
+        self.last_cpu_s = 0.0  # CPU seconds the sandbox used during the last call
+        self.calls: dict[str, list[float]] = {}  # function -> wall seconds of each call
         self.usage: dict[str, float] = {}
         self.functions: list[str] = []
         self.gone: ChildGone | None = None
@@ -98,6 +108,7 @@ class Session:
         self._started = 0.0
         self._sample = (0.0, 0)  # (CPU s, peak KiB) read from /proc while the tree lived
         self._waiting_since: float | None = None  # start of the counted wait in progress
+        self._function = ""  # the call in progress (for limit messages)
         self._oom = False
         self.cgroups: Cgroups | None = None
 
@@ -215,12 +226,16 @@ class Session:
         label = label or f"{function}(...)"
         if self.gone is not None:
             raise self.gone
+        self._function = function
         self._next_id += 1
         self._pending = memoryview(protocol.call_frame(self._next_id, function, args,
                                                        kwargs or {}))
+        cpu_before = self._cpu_s()
         start = time.monotonic()
         header, blobs = self._wait(self._next_id, label)
         seconds = time.monotonic() - start
+        self.last_cpu_s = max(self._cpu_s() - cpu_before, 0.0)
+        self.calls.setdefault(function, []).append(seconds)
         if not header["ok"]:
             self._raise_student_error(header["error"], function, label)
         try:
@@ -229,6 +244,13 @@ class Session:
             raise StudentCallError(f"`{label}` returned a value that cannot be graded: {exc}. "
                                    "Return numbers, numpy arrays of numbers, or "
                                    "lists/tuples/dicts of those.") from None
+
+    def _cpu_s(self) -> float:
+        """CPU seconds the sandbox has used so far, read here (the child could lie about
+        its own): the cpuacct group's count where there is one, else the tree's threads."""
+        if self.cgroups is not None and (cpu := self.cgroups.cpu_seconds()) is not None:
+            return cpu
+        return tree_cpu_ns(self.proc.pid) / 1e9 if self.proc is not None else 0.0
 
     def _raise_student_error(self, error: dict, function: str, label: str) -> None:
         kind = error.get("kind")
@@ -361,7 +383,23 @@ class Session:
             self.limits, label, code=exit_code(self._status), cpu_s=self.usage.get("cpu_s", 0.0),
             peak_mb=self.usage.get("peak_memory_mb", 0.0), timed_out=self._timed_out,
             memory_error=memory_error, oom=self._oom, corrupt=corrupt)
+        if status == "timeout" and hit is not None:
+            message += self._calls_note(hit["value"])
+            hit["message"] = message
         return ChildGone(status, message, hit)
+
+    def _calls_note(self, budget: float) -> str:
+        """What the budget covered: a student who timed one call locally sees why the
+        whole run did not fit (e.g. 9 train() calls of 8.6 s each in 30 s)."""
+        done = self.calls.get(self._function, [])
+        if not done:
+            return ""
+        others = sum(len(v) for k, v in self.calls.items() if k != self._function)
+        besides = f" (and {others} calls of other functions)" if others else ""
+        plural = "call" if len(done) == 1 else "calls"
+        return (f". The {budget:g} s cover every call of the run: {len(done)} "
+                f"{self._function}() {plural} had finished before this one{besides}; one "
+                f"took {max(done):.1f} s, so the run needs each call to be faster")
 
     def _terminate(self, grace: float = 0.0) -> None:
         """Make sure nothing of the sandbox is left running, then record its usage."""

@@ -5,6 +5,15 @@ wrong gradients (sign flipped, off by a factor, swapped, a named variant).
 Everything here runs in the parent. Messages of hidden checks never contain
 expected values: pass `show_expected=False` (the default) and only the shape of
 the mistake is described.
+
+Tolerance policy (one for visible and hidden checks): a student may compute in
+float32, so `close` and `mismatch` accept, by default, differences of a few dozen
+float32 roundings: relative `RTOL` = 64·ε₃₂ ≈ 7.6e-6 of each value, plus the same share
+of the largest expected magnitude (so a value that is small only because of
+cancellation, e.g. 1 − σ(z) near 0, is judged against the scale of the result, as
+float32 arithmetic produces it). A check that needs more digits (e.g. a trajectory
+over many steps) passes a tighter `rtol`; `mismatch` then says when the difference is
+at float32 precision, so the student knows it is the dtype, not the formula.
 """
 
 from __future__ import annotations
@@ -17,6 +26,12 @@ import numpy as np
 
 from plugins.types import CheckContext, Outcome, StudentCallError
 
+#: float32 machine epsilon (≈ 1.19e-7): the precision of a student computing in float32
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+#: default relative tolerance of values: float32-correct code passes
+RTOL = 64 * FLOAT32_EPS
+#: default absolute floor (values that are exactly 0 may come back as tiny numbers)
+ATOL = 1e-9
 #: gradients: finite differences agree with exact ones to ~1e-9 relative
 GRAD_RTOL = 1e-4
 GRAD_ATOL = 1e-7
@@ -61,9 +76,29 @@ def as_float(value: Any, what: str) -> float:
     return float(array.reshape(()))
 
 
-def close(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+def _scaled_atol(expected: np.ndarray, rtol: float, atol: float) -> float:
+    """`atol`, raised to `rtol` of the largest expected magnitude (see the policy above)."""
+    finite = expected[np.isfinite(expected)]
+    return max(atol, rtol * float(np.max(np.abs(finite)))) if finite.size else atol
+
+
+def close(got: Any, expected: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """Whether `got` equals `expected` within the tolerance policy (module docstring)."""
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
-    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=rtol, atol=atol))
+    return got.shape == expected.shape and bool(np.allclose(
+        got, expected, rtol=rtol, atol=_scaled_atol(expected, rtol, atol)))
+
+
+def at_float32_precision(got: Any, expected: Any) -> bool:
+    """Whether `got` differs from `expected` but only as float32 arithmetic would."""
+    return not close(got, expected, 0.0, 0.0) and close(got, expected, RTOL, ATOL)
+
+
+def _precision_note(got: np.ndarray, expected: np.ndarray) -> str:
+    if at_float32_precision(got, expected):
+        return (" (the difference is at float32 precision, about 1e-7 relative: this check "
+                "needs float64, so compute with float64 arrays)")
+    return ""
 
 
 def _fmt(value: Any) -> str:
@@ -74,7 +109,7 @@ def _fmt(value: Any) -> str:
 
 
 def mismatch(what: str, got: Any, expected: Any, *, show_expected: bool = False,
-             rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
+             rtol: float = RTOL, atol: float = ATOL) -> str | None:
     """None if `got` matches `expected`; otherwise a message for the student.
 
     Hidden checks leave `show_expected` False: the message then says how far off
@@ -85,12 +120,13 @@ def mismatch(what: str, got: Any, expected: Any, *, show_expected: bool = False,
         return f"{what} has shape {got_a.shape}, expected {exp_a.shape}"
     if close(got_a, exp_a, rtol, atol):
         return None
+    note = _precision_note(got_a, exp_a)
     if show_expected:
-        return f"{what}: expected {_fmt(exp_a)}, got {_fmt(got_a)}"
-    wrong = ~np.isclose(got_a, exp_a, rtol=rtol, atol=atol)
+        return f"{what}: expected {_fmt(exp_a)}, got {_fmt(got_a)}{note}"
+    wrong = ~np.isclose(got_a, exp_a, rtol=rtol, atol=_scaled_atol(exp_a, rtol, atol))
     if got_a.ndim == 0:
-        return f"{what} is wrong (got {_fmt(got_a)})"
-    return f"{what} is wrong in {int(wrong.sum())} of {wrong.size} elements"
+        return f"{what} is wrong (got {_fmt(got_a)}){note}"
+    return f"{what} is wrong in {int(wrong.sum())} of {wrong.size} elements{note}"
 
 
 def threshold_credit(value: float, full: float, zero: float) -> float:
@@ -147,9 +183,16 @@ def describe_gradient_error(got: np.ndarray, true: np.ndarray,
     denominator = float(np.sum(true * true))
     if denominator > 0:
         factor = float(np.sum(got * true)) / denominator
-        if abs(factor) > 1e-12 and close(got, factor * true, 1e-3, atol):
+        # a factor of ≈ 1 is no diagnosis: the values are close but not close enough
+        if (abs(factor) > 1e-12 and abs(factor - 1) > 1e-3
+                and close(got, factor * true, 1e-3, atol)):
             return f"is {_factor_words(factor)} the correct value"
-    return "does not match the finite-difference gradient"
+    if at_float32_precision(got, true):
+        return ("differs from the finite-difference gradient only at float32 precision: "
+                "compute in float64")
+    worst = float(np.max(np.abs(got - true)) / max(np.max(np.abs(true)), 1e-300))
+    return (f"does not match the finite-difference gradient (largest difference "
+            f"{worst:.2g} of its largest value)")
 
 
 def _factor_words(factor: float) -> str:
@@ -157,7 +200,7 @@ def _factor_words(factor: float) -> str:
     if abs(factor - rounded) < 1e-3 * max(1.0, abs(factor)) and rounded not in (0, 1):
         return f"{rounded}×"
     inverse = 1 / factor
-    if abs(inverse - round(inverse)) < 1e-3 * max(1.0, abs(inverse)):
+    if abs(inverse - round(inverse)) < 1e-3 * max(1.0, abs(inverse)) and round(inverse) > 1:
         return f"1/{round(inverse)} of"
     return f"about {factor:.3g}×"
 

@@ -45,7 +45,9 @@ class Outcome:
     `fraction` is the share of the check's points earned (default: 1 if passed
     else 0). `metrics` are numbers worth keeping (e.g. {"accuracy": 0.97}) and
     `artifacts` JSON-able data for pictures (e.g. a confusion matrix). Neither
-    may contain hidden expected values that the student should not see.
+    may contain hidden expected values that the student should not see. `hint`
+    replaces the check's own hint for this outcome (a check that tests several
+    things gives the hint of the part that failed; "" for none).
     """
 
     passed: bool
@@ -53,6 +55,7 @@ class Outcome:
     fraction: float | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     artifacts: Mapping[str, Any] = field(default_factory=dict)
+    hint: str | None = None
 
 
 class StudentCallError(Exception):
@@ -82,6 +85,10 @@ class CheckContext(Protocol):
 
     def timed_call(self, function: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
         """Like `call`, also returning the wall seconds the call took in the child."""
+
+    def cpu_timed_call(self, function: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+        """Like `call`, also returning the CPU seconds the sandbox used during the call,
+        measured by the parent (a busy machine stretches wall time, not CPU time)."""
 
     def dataset(self, name: str) -> Dataset:
         """The named dataset (loaded once per process, cached as .npy)."""

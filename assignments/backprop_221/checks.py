@@ -17,6 +17,10 @@ from plugins.checklib import (
 
 NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
 HIDDEN_OF = {"w1": "h1", "w2": "h1", "b1": "h1", "w3": "h2", "w4": "h2", "b2": "h2"}
+INPUT_OF = {"h1": "z1 = w1·x1 + w2·x2 + b1", "h2": "z2 = w3·x1 + w4·x2 + b2"}
+#: the Alice article's deriv_sigmoid applied to the neuron's output instead of its input
+AT_OUTPUT = ("uses σ′({neuron}) = σ({neuron})·(1 − σ({neuron})), the derivative taken at the "
+             "neuron's output, instead of σ′({z}) = {neuron}·(1 − {neuron}) at its input")
 
 FEEDFORWARD_EXAMPLE = 0.7216325609518421
 ALICE_X = np.array([-2.0, -1.0])
@@ -71,15 +75,21 @@ def _missing_derivative_variants(reference, params, x, true) -> dict[str, dict[s
     h = {k: reference.sigmoid(v) for k, v in z.items()}
     o1 = reference.feedforward(params, x)
     out_slope = o1 * (1 - o1)
+    out_at_output = reference.sigmoid(o1) * (1 - reference.sigmoid(o1))
     variants: dict[str, dict[str, float]] = {}
     for name in NAMES:
         options = {"is missing the sigmoid derivative of the output neuron o1":
-                   true[name] / out_slope}
+                   true[name] / out_slope,
+                   AT_OUTPUT.format(neuron="o1", z="z3 = w5·h1 + w6·h2 + b3"):
+                   true[name] / out_slope * out_at_output}
         if name in HIDDEN_OF:
             neuron = HIDDEN_OF[name]
             slope = h[neuron] * (1 - h[neuron])
+            at_output = reference.sigmoid(h[neuron]) * (1 - reference.sigmoid(h[neuron]))
             options[f"is missing the sigmoid derivative of the hidden neuron {neuron}, "
                     f"f′(z) = f(z)·(1 − f(z)) of its input z"] = true[name] / slope
+            options[AT_OUTPUT.format(neuron=neuron, z=INPUT_OF[neuron])] = (
+                true[name] / slope * at_output)
         variants[name] = options
     return variants
 
@@ -106,9 +116,17 @@ def _random_gradient_problems(ctx: CheckContext) -> dict[str, str]:
             true[name].append(exact[name])
             for words, value in options.items():
                 variants[name].setdefault(words, []).append(value)
-    return diagnose_gradients(
+    problems = diagnose_gradients(
         {n: np.array(v) for n, v in got.items()}, {n: np.array(v) for n, v in true.items()},
         {n: {w: np.array(v) for w, v in opts.items()} for n, opts in variants.items()})
+    for name, words in problems.items():
+        if words.startswith("uses σ′("):  # how far off that makes it, on these networks
+            ratio = np.array(got[name]) / np.array(true[name])
+            ratio = ratio[np.isfinite(ratio)]
+            if ratio.size:
+                problems[name] += (f" (your values are {ratio.min():.2g}–{ratio.max():.2g}× "
+                                   "the correct ones on these networks)")
+    return problems
 
 
 
@@ -129,7 +147,7 @@ def feedforward_example(ctx: CheckContext) -> Outcome:
     params = {n: (1.0 if n in ("w2", "w4", "w6") else 0.0) for n in NAMES}
     what = "feedforward with w2 = w4 = w6 = 1, other parameters 0, on x = [2, 3]"
     got = as_float(ctx.call("feedforward", params, np.array([2.0, 3.0])), what)
-    problem = mismatch(what, got, FEEDFORWARD_EXAMPLE, show_expected=True, rtol=1e-9)
+    problem = mismatch(what, got, FEEDFORWARD_EXAMPLE, show_expected=True)
     return Outcome(problem is None, problem or "0.7216325609518421, as in the handout")
 
 
@@ -189,6 +207,26 @@ def _argument_problem(ctx: CheckContext, data, y_trues) -> str | None:
     if run(0.01, 2) == short:
         return "train(..., learn_rate=0.01) gave the same params as learn_rate=0.1: honour " \
                "learn_rate"
+    if run(0.1, 2) == _read_params(ctx.call("train", data, y_trues, learn_rate=0.1, epochs=2,
+                                            seed=seed + 1)):
+        return (f"train(..., seed={seed}) and seed={seed + 1} gave the same params: the "
+                "initial weights must come from np.random.default_rng(seed)")
+    return None
+
+
+def _full_batch_problem(ctx: CheckContext, data, y_trues) -> str | None:
+    """Per-sample SGD depends on the order of the people; one update per epoch on the
+    whole table (full batch) does not. Two epochs in both orders tell them apart."""
+    seed = int(ctx.rng.integers(1, 1000))
+    forward = _read_params(ctx.call("train", data, y_trues, learn_rate=0.1, epochs=2,
+                                    seed=seed))
+    backward = _read_params(ctx.call("train", data[::-1].copy(), y_trues[::-1].copy(),
+                                     learn_rate=0.1, epochs=2, seed=seed))
+    if all(np.isclose(forward[n], backward[n], rtol=1e-12, atol=1e-14) for n in NAMES):
+        return ("train() gives the same params whatever the order of the people in data "
+                "(2 epochs, both orders): it makes one update per epoch on the whole table "
+                "(full-batch gradient descent); the contract asks for per-sample SGD, one "
+                "update after each person in the order given")
     return None
 
 
@@ -204,10 +242,17 @@ def training(ctx: CheckContext) -> Outcome:
         return Outcome(False, f"after train(), {wrong} of {len(people)} held-out people are "
                               f"classified wrongly (training loss {loss:.4f})")
     if problem := _argument_problem(ctx, data, y_trues):
-        return Outcome(False, problem)
+        return Outcome(False, problem,
+                       hint="train(data, y_trues, learn_rate, epochs, seed) must use its "
+                            "arguments: the same seed gives the same params, another seed, "
+                            "epochs or learn_rate other params")
+    if problem := _full_batch_problem(ctx, data, y_trues):
+        return Outcome(False, problem, fraction=0.5,
+                       hint="for each epoch, for each (x, y_true) in order: compute the "
+                            "gradients for that person and update every parameter")
     return Outcome(True, f"classifies all {len(people)} held-out people, including Emily and "
                          f"Frank (training loss {loss:.4f}); learn_rate, epochs and seed are "
-                         "honoured")
+                         "honoured; one update per person")
 
 
 CHECKS = (

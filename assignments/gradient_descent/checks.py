@@ -162,20 +162,44 @@ def given_derivative(ctx: CheckContext) -> Outcome:
     return Outcome(True, "minimises another function through the df it is given")
 
 
+#: the contract's divergence bound: |x_new| above it raises OverflowError
+DIVERGENCE_BOUND = 1e10
+
+
+def _runaway(got: dict[str, Any], setting: Mapping[str, Any], what: str) -> Outcome:
+    """The failure for a run that diverged but returned normally."""
+    history = got["history"]
+    finite = history[np.isfinite(history)]
+    largest = float(np.max(np.abs(finite))) if finite.size else float("nan")
+    beyond = np.flatnonzero(~np.isfinite(history) | (np.abs(history) > DIVERGENCE_BOUND))
+    if beyond.size and np.isfinite(history).all():
+        when = (f"|x| passed 1e10 at step {int(beyond[0])} and reached {largest:.3g} after "
+                f"{history.size - 1} steps")
+    else:
+        when = (f"|x| reached {largest:.3g}, and {history.size - finite.size} entries are nan "
+                "or inf")
+    return Outcome(False, f"{what} with step {setting['step']:.3g} the iteration runs away "
+                          f"({when}), but gradient_descent returned normally: raise "
+                          "OverflowError as soon as |x_new| > 1e10 or x_new is not finite, "
+                          "not only when it becomes inf or nan")
+
+
 @student_check
 def reports_divergence(ctx: CheckContext) -> Outcome:
     setting = {"x0": float(ctx.rng.uniform(3.0, 5.0)), "step": float(ctx.rng.uniform(0.3, 0.6)),
                "precision": 1e-6, "max_iters": 10_000}
     got = _descend(ctx, QUARTIC_DF, **setting)
-    if got["diverged"]:
-        return Outcome(True, f"a too-large step is reported: {got['message'][:120]}")
-    history = got["history"]
-    finite = history[np.isfinite(history)]
-    largest = float(np.max(np.abs(finite))) if finite.size else float("nan")
-    return Outcome(False, f"with step {setting['step']:.2f} the iteration runs away (|x| reached "
-                          f"{largest:.3g}, and {history.size - finite.size} entries are nan or "
-                          "inf), but gradient_descent returned normally: raise OverflowError "
-                          "when |x| exceeds 1e10 or is not finite")
+    if not got["diverged"]:
+        return _runaway(got, setting, "on f(x) = x⁴ − 3x³ + 2")
+    # f(x) = a(x − c)² with step 1.5/a doubles the distance to c every step: |x| passes 1e10
+    # after ~35 steps but stays finite for ~1000, so a check for inf alone never fires
+    a, c = float(ctx.rng.uniform(0.5, 2.0)), float(ctx.rng.uniform(-2.0, 2.0))
+    slow = {"x0": c + float(ctx.rng.uniform(1.0, 3.0)), "step": 1.5 / a, "precision": 1e-6,
+            "max_iters": 200}
+    got = _descend(ctx, (-2 * a * c, 2 * a), **slow)
+    if not got["diverged"]:
+        return _runaway(got, slow, "on a hidden f(x) = a(x − c)²")
+    return Outcome(True, f"a too-large step is reported: {got['message'][:120]}")
 
 
 CHECKS = (

@@ -10,6 +10,7 @@ they differ, the trajectories of typical mistakes tell the student which one.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import numpy as np
@@ -57,12 +58,19 @@ def _variant(ctx: CheckContext, problem: dict[str, Any], batch_size: int, seed: 
     grad = ctx.reference.GRADIENTS[p["gradient"]]
     X, y, m = p["X"], p["y"], p["X"].shape[1]
     rng = np.random.default_rng(seed)
+    legacy, stdlib = np.random.RandomState(seed % 2**32), random.Random(seed)
     w = np.array(p["w0"], dtype=float)
     history = [w.copy()]
     for _ in range(p["epochs"]):
         if mistake == "reseeded":
             rng = np.random.default_rng(seed)
         order = np.arange(m) if mistake == "no shuffle" else rng.permutation(m)
+        if mistake == "legacy order":
+            order = legacy.permutation(m)
+        elif mistake == "stdlib order":
+            order = list(range(m))
+            stdlib.shuffle(order)
+            order = np.array(order)
         stop = m - batch_size + 1 if mistake == "drops last" else m
         for start in range(0, stop, batch_size):
             batch = order[start:start + batch_size]
@@ -79,12 +87,34 @@ MISTAKES = {
                   "at the start of every epoch",
     "reseeded": "repeats the same order every epoch: create the generator once, before the "
                 "epoch loop, not inside it",
+    "legacy order": "visits the examples in a different random order, the one "
+                    "np.random.seed(seed) / np.random.permutation(m) gives: draw it with "
+                    "rng = np.random.default_rng(seed), created once, and rng.permutation(m) "
+                    "every epoch",
+    "stdlib order": "visits the examples in a different random order, the one Python's "
+                    "random.shuffle gives: draw it with rng = np.random.default_rng(seed), "
+                    "created once, and rng.permutation(m) every epoch",
     "drops last": "skips the last, smaller batch: when batch_size does not divide m, the "
                   "remaining examples form one more update",
     "sign": "moves uphill: the update is w ← w − learn_rate·grad",
     "aliased": "has the final weights in every row: append a copy of w (w.copy()), not w "
                "itself, or do not update it in place",
 }
+
+
+def _aliased_rows(got: np.ndarray, want: np.ndarray) -> int | None:
+    """The first row of a run of rows equal to the final weights (at least two besides the
+    last), where the reference's rows differ: history holds the same array many times
+    (row 0 included or not)."""
+    if got.shape != want.shape or len(got) < 3:
+        return None
+    same = [bool(np.array_equal(row, got[-1])) for row in got]
+    first = len(got) - 1
+    while first > 0 and same[first - 1]:
+        first -= 1
+    if len(got) - first < 3 or np.allclose(want[first], want[-1], rtol=RTOL, atol=ATOL):
+        return None
+    return first
 
 
 def _compare(ctx: CheckContext, method: str, problem: dict[str, Any], batch_size: int | None,
@@ -101,6 +131,9 @@ def _compare(ctx: CheckContext, method: str, problem: dict[str, Any], batch_size
         return (f"{label}: history should be a 2-D array of shape (updates + 1, n), one row "
                 f"of the n = {p['w0'].size} weights per update after the row w0, got shape "
                 f"{got.shape}"), None
+    if (aliased := _aliased_rows(got, want)) is not None:
+        return (f"{label}: rows {aliased} to {len(got) - 1} of history all hold the final "
+                "weights: " + MISTAKES["aliased"].split(": ", 1)[1]), "aliased"
     effective = {"sgd": 1, "batch_gd": None}.get(method, batch_size)
     for mistake, words in MISTAKES.items():
         if effective is None and mistake not in ("sign", "aliased"):
@@ -131,7 +164,9 @@ def worked_example(ctx: CheckContext) -> Outcome:
     if got.shape != want.shape or not np.allclose(got, want, rtol=RTOL, atol=ATOL):
         return Outcome(False, "batch_gd on the worked example (w0 = [0, 0], learning rate 0.1, "
                               f"3 epochs): expected\n{np.array2string(want, precision=6)}\n"
-                              f"got\n{np.array2string(got, precision=6)}")
+                              f"got\n{np.array2string(got, precision=6)}",
+                       hint="batch_gd: one update per epoch with the gradient over all m "
+                            "examples")
     problem["epochs"] = 2
     got = _call(ctx, "minibatch_gd", problem, 3, 0)
     want = ctx.reference.minibatch_gd(ctx.reference.squared_error_grad, np.zeros(2),
@@ -139,7 +174,9 @@ def worked_example(ctx: CheckContext) -> Outcome:
     if got.shape != want.shape or not np.allclose(got, want, rtol=RTOL, atol=ATOL):
         return Outcome(False, "minibatch_gd on the worked example (batch_size 3, seed 0, "
                               f"2 epochs): expected\n{np.array2string(want, precision=6)}\n"
-                              f"got\n{np.array2string(got, precision=6)}")
+                              f"got\n{np.array2string(got, precision=6)}",
+                       hint="minibatch_gd: rng = np.random.default_rng(seed) once, then each "
+                            "epoch batches order[k : k + batch_size] of rng.permutation(m)")
     return Outcome(True, "batch_gd and minibatch_gd reproduce the worked example")
 
 
@@ -194,22 +231,26 @@ def updates_per_epoch(ctx: CheckContext) -> Outcome:
 
 @student_check
 def given_gradient(ctx: CheckContext) -> Outcome:
+    """Only whether the loops use the gradient function they are given: the same loop with
+    two different gradients must move differently. Other trajectory mistakes are the
+    trajectory checks' (each failure is marked down once)."""
     for method in ("batch_gd", "minibatch_gd"):
         problem = _problem(ctx.rng, "logistic")
         batch = _batch_size(ctx.rng, problem["X"].shape[1]) if method == "minibatch_gd" else None
         seed = int(ctx.rng.integers(0, 2**31 - 1))
-        text, mistake = _compare(ctx, method, problem, batch, seed,
-                                 f"{method} with logistic_grad")
-        # a recognised loop mistake (already marked down elsewhere) still used the gradient
-        if text and mistake is None:
-            return Outcome(False, text + " — call the grad function you are given, do not "
-                                         "compute a particular gradient yourself")
-    return Outcome(True, "the loops work with another gradient function")
+        logistic = _call(ctx, method, problem, batch, seed)
+        squared = _call(ctx, method, {**problem, "gradient": "squared_error"}, batch, seed)
+        if logistic.shape == squared.shape and np.allclose(logistic, squared, rtol=RTOL,
+                                                           atol=ATOL):
+            return Outcome(False, f"{method} follows the same trajectory with logistic_grad as "
+                                  "with squared_error_grad: call the grad function you are "
+                                  "given, do not compute a particular gradient yourself")
+    return Outcome(True, "the loops move differently with a different gradient function")
 
 
 CHECKS = (
     CheckDef("worked example", worked_example, points=2, visibility="visible",
-             hint="batch_gd: [[0, 0], [0.8, 1.7], [0.93, 1.97], [0.953, 2.012]]"),
+             hint="batch_gd and minibatch_gd on the handout's worked example"),
     CheckDef("batch_gd trajectory", batch_trajectory, points=1,
              hint="one update per epoch with the gradient over all m examples"),
     CheckDef("sgd trajectory", sgd_trajectory, points=2,

@@ -31,13 +31,13 @@ _POINTS = {c.name: c.points for c in CHECKS}
 RUBRICS = (
     dataclasses.replace(
         default_rubric(SLUG, CHECKS, full_credit_accuracy=0.95, zero_credit_accuracy=0.90,
-                       vectorization_ratio=4.0, time_budget_seconds=180, dataset="mnist"),
+                       vectorization_ratio=8.0, time_budget_seconds=180, dataset="mnist"),
         description="full credit from 95 % accuracy, linear partial credit from 90 %, "
-                    "backprop within 4× the reference's time"),
+                    "backprop within 8× the reference's CPU time"),
     RubricDef(name=f"{SLUG}-strict", assignment=SLUG, points=_POINTS,
               params={"full_credit_accuracy": 0.97, "zero_credit_accuracy": 0.92,
-                      "vectorization_ratio": 3.0, "time_budget_seconds": 180,
+                      "vectorization_ratio": 6.0, "time_budget_seconds": 180,
                       "dataset": "mnist"},
               description="full credit from 97 % accuracy (partial from 92 %), "
-                          "backprop within 3× the reference's time"),
+                          "backprop within 6× the reference's CPU time"),
 )

@@ -6,6 +6,8 @@ import numpy as np
 
 from plugins import CheckContext, CheckDef, Outcome
 from plugins.checklib import (
+    ATOL,
+    RTOL,
     as_array,
     as_float,
     describe_gradient_error,
@@ -26,8 +28,7 @@ def _random_shapes(rng: np.random.Generator) -> list[tuple[int, ...]]:
 def neuron_example(ctx: CheckContext) -> Outcome:
     got = as_float(ctx.call("neuron", np.array([0.0, 1.0]), 4.0, np.array([2.0, 3.0])),
                    "neuron([0, 1], 4, [2, 3])")
-    problem = mismatch("neuron([0, 1], 4, [2, 3])", got, NEURON_EXAMPLE, show_expected=True,
-                       rtol=1e-9)
+    problem = mismatch("neuron([0, 1], 4, [2, 3])", got, NEURON_EXAMPLE, show_expected=True)
     return Outcome(problem is None, problem or "neuron([0, 1], 4, [2, 3]) = 0.99908894880…")
 
 
@@ -80,7 +81,7 @@ def sigmoid_prime_check(ctx: CheckContext) -> Outcome:
     words = describe_gradient_error(got, true, {
         "looks like z·(1 − z): apply the formula to σ(z), i.e. σ(z)·(1 − σ(z))": z * (1 - z),
         "looks like σ(z) itself, not its derivative": s,
-    }, rtol=1e-6, atol=1e-8)
+    }, rtol=RTOL, atol=ATOL)
     if words:
         return Outcome(False, f"sigmoid_prime {words} (compared with finite differences)")
     return Outcome(True, "agrees with finite differences of σ")

@@ -164,6 +164,39 @@ def learns_xor(ctx: CheckContext) -> Outcome:
     return Outcome(solved >= needed, message, metrics={"xor_seeds_solved": float(solved)})
 
 
+@student_check
+def learns_from_data(ctx: CheckContext) -> Outcome:
+    """A model that does not depend on the seed and the labels was not learned: a train()
+    returning a fixed network (e.g. the hand-built one) solves XOR without training."""
+    hidden = int(ctx.params.get("xor_hidden", 4))
+    a, b = (int(s) for s in ctx.rng.integers(0, 2**31 - 1, size=2))
+    try:
+        first = _read_model(ctx.call("train", X_XOR, Y_XOR, hidden=hidden, seed=a), hidden)
+        second = _read_model(ctx.call("train", X_XOR, Y_XOR, hidden=hidden, seed=b), hidden)
+        flipped = _read_model(ctx.call("train", X_XOR, 1.0 - Y_XOR, hidden=hidden, seed=a),
+                              hidden)
+    except StudentCallError as exc:  # an unusable model: the XOR check marks it down
+        return Outcome(True, f"not judged here: {exc}")
+
+    def same(one: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> bool:
+        return all(np.array_equal(one[k], other[k]) for k in KEYS)
+
+    same_seeds, same_labels = same(first, second), same(first, flipped)
+    if same_labels:
+        seeds = f" and for seeds {a} and {b}" if same_seeds else ""
+        return Outcome(False, "train() returned the same model for the flipped labels "
+                              f"y = 1 − XOR as for XOR{seeds}: it ignores the data. Learn the "
+                              "weights from X and y by gradient descent, from random weights "
+                              "drawn with np.random.default_rng(seed) (a fixed network, such "
+                              "as the hand-built one, learns nothing)")
+    if same_seeds:
+        return Outcome(False, f"train() returned the same model for seeds {a} and {b}: draw "
+                              "the initial weights from np.random.default_rng(seed), so "
+                              "training starts from a different random point for each seed")
+    return Outcome(True, "different seeds give different models, and flipped labels are "
+                         "learned as given")
+
+
 CHECKS = (
     CheckDef("forward pass example", forward_example, points=1, visibility="visible",
              hint="tanh(W1·X + b1), then σ(W2·A1 + b2); output shape (1, m)"),
@@ -175,4 +208,7 @@ CHECKS = (
              hint="∂L/∂Z1 = (W2ᵀ·∂L/∂Z2) ⊙ (1 − A1²)"),
     CheckDef("learns XOR for most seeds", learns_xor, points=3,
              hint="train(X, y, hidden=4, seed=s) then predict must get all four points right"),
+    CheckDef("training learns from the data", learns_from_data, points=1,
+             hint="the model must come from X, y and the seed: random start, then gradient "
+                  "descent"),
 )

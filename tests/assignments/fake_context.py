@@ -78,6 +78,11 @@ class FakeContext(CheckContext):
         elapsed = time.perf_counter() - start
         return wire(value), elapsed
 
+    def cpu_timed_call(self, function: str, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+        start = time.thread_time()
+        value, _ = self.timed_call(function, *args, **kwargs)
+        return value, time.thread_time() - start
+
     def dataset(self, name: str):
         return self._store.get(name)
 

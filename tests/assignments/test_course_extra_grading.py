@@ -40,7 +40,8 @@ def test_reference_and_cases_with_a_fixed_seed(slug, store):
                                 seed=20261122, plugin="assignments")
     assert all(r.ok for r in reports), "\n".join(format_report(r) for r in reports)
     assert reports[0].case == "reference"
-    assert reports[0].result.score == reports[0].result.max_score == 10
+    # xor has one more point: the check that training learned from the data
+    assert reports[0].result.score == reports[0].result.max_score == (11 if slug == "xor" else 10)
     assert {r.result.provenance["sandbox"] for r in reports} == {"bwrap"}
     assert len(reports) >= 6
 

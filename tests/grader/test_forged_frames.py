@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.engine import grade_submission
+from grader.engine import ENDED_HERE, grade_submission
 from plugins.types import CheckDef
 
 from .conftest import GOOD, check_visible_add
@@ -69,7 +69,8 @@ def test_a_forged_internal_frame_fails_the_check_not_the_grader(make_assignment)
     first, second = result.checks
     assert "could not read its arguments (forged)" in first.message
     # the runner's own reply to call 1 is still in the pipe: call 2 sees it
-    assert result.status == "crashed" and "out of order" in second.message
+    assert result.status == "crashed" and "out of order" in result.message
+    assert second.message == ENDED_HERE  # the run-level message is not repeated in the row
 
 
 def test_a_forged_internal_frame_on_the_last_call_is_a_graded_zero(make_assignment):
