@@ -32,6 +32,8 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "worker": ("server.cli_queue:worker", "server.cli_queue:worker_command"),
     "queue": ("server.cli_queue:queue", "server.cli_queue:queue_command"),
     "submit": ("server.client:submit",),
+    "lti": ("server.lti.cli:lti",),
+    "export": ("grader.gradescope_export:export",),
 }
 DEMO_COURSE, DEMO_TITLE = "nn101", "Neural networks from scratch"
 DEMO_INSTRUCTOR, DEMO_STUDENTS = "teacher", ("alice", "bob", "carol")

@@ -36,6 +36,7 @@ from server import load_plugins, queue
 from server.config import extra_plugins
 from server.db import make_engine, make_session_factory
 from server.grading import grade_job
+from server.lti.passback import safe_run_due
 from server.models import RUNNING, Submission
 
 if TYPE_CHECKING:
@@ -253,6 +254,7 @@ class Worker:
         with self.state.session_factory() as session:
             if _any_expired(session):
                 queue.reclaim_expired(session, self.settings.max_attempts)
+        safe_run_due(self.state)  # LMS grade passback (server.lti.passback), never fatal
 
     def _claim(self) -> Submission | None:
         with self.state.session_factory() as session:

@@ -20,3 +20,6 @@ __all__ = [
     "Course", "CourseAssignment", "Enrollment", "EnrollmentInvitation", "GradingRecord",
     "LoginSession", "LoginThrottle", "RegradeBatch", "Submission", "User", "utcnow",
 ]
+
+# LTI tables (and the grade-passback listener) belong to the schema everywhere
+import server.lti.models  # noqa: E402, F401

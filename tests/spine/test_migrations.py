@@ -19,6 +19,8 @@ from server.models import Base
 TABLES = {"users", "api_tokens", "courses", "enrollments", "course_assignments", "submissions",
           "grading_records", "regrade_batches", "alembic_version", "login_sessions",
           "login_throttles", "enrollment_invitations"}
+TABLES |= {"lti_platforms", "lti_contexts", "lti_users", "lti_line_items", "lti_passbacks",
+           "lti_passback_log", "lti_launch_data"}
 
 
 def schema_diff(url: str) -> list:
