@@ -44,7 +44,7 @@ from server.lti.models import SCORE_POLICIES, LtiContext, LtiLineItem, LtiPassba
 from server.lti.storage import DbLaunchDataStorage
 from server.lti.toolconf import DbToolConf, find_platform
 from server.models import CourseAssignment
-from server.services import courses
+from server.services import courses, login_sessions
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ def launch():
         target = url_for("lti.deep_link")
     else:
         target = _resource_target(session, context, data, role)
+    login_sessions.start(session, user)  # a server-side session, ended by logout like any
     session.commit()
     flask_session.clear()  # a fresh session for whoever launched
     login_user(user)
