@@ -4,7 +4,7 @@ from pathlib import Path
 
 from assignments._common import default_rubric, read_text
 from assignments.digits.checks import CHECKS
-from plugins import AssignmentDef, Limits
+from plugins import AssignmentDef, Limits, hookimpl
 
 HERE = Path(__file__).parent
 SLUG = "digits"
@@ -27,3 +27,13 @@ ASSIGNMENT = AssignmentDef(
 )
 
 RUBRICS = (default_rubric(SLUG, CHECKS, full_credit_accuracy=0.95, zero_credit_accuracy=0.90),)
+
+
+@hookimpl
+def neurograde_register_assignments():
+    return [ASSIGNMENT]
+
+
+@hookimpl
+def neurograde_register_rubrics():
+    return RUBRICS

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from assignments._common import default_rubric, read_text
 from assignments.mnist.checks import CHECKS
-from plugins import AssignmentDef, Limits, RubricDef
+from plugins import AssignmentDef, Limits, RubricDef, hookimpl
 
 HERE = Path(__file__).parent
 SLUG = "mnist"
@@ -41,3 +41,13 @@ RUBRICS = (
               description="full credit from 97 % accuracy (partial from 92 %), "
                           "backprop within 6× the reference's CPU time"),
 )
+
+
+@hookimpl
+def neurograde_register_assignments():
+    return [ASSIGNMENT]
+
+
+@hookimpl
+def neurograde_register_rubrics():
+    return RUBRICS

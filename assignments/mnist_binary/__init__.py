@@ -4,7 +4,7 @@ from pathlib import Path
 
 from assignments._common import default_rubric, read_text
 from assignments.mnist_binary.checks import CHECKS
-from plugins import AssignmentDef, Limits
+from plugins import AssignmentDef, Limits, hookimpl
 
 HERE = Path(__file__).parent
 SLUG = "mnist-binary"
@@ -28,3 +28,13 @@ ASSIGNMENT = AssignmentDef(
 )
 
 RUBRICS = (default_rubric(SLUG, CHECKS, full_credit_error=0.003, zero_credit_error=0.01),)
+
+
+@hookimpl
+def neurograde_register_assignments():
+    return [ASSIGNMENT]
+
+
+@hookimpl
+def neurograde_register_rubrics():
+    return RUBRICS

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from assignments._common import default_rubric, read_text
 from assignments.xor.checks import CHECKS
-from plugins import AssignmentDef, Limits
+from plugins import AssignmentDef, Limits, hookimpl
 
 HERE = Path(__file__).parent
 SLUG = "xor"
@@ -25,3 +25,13 @@ ASSIGNMENT = AssignmentDef(
 )
 
 RUBRICS = (default_rubric(SLUG, CHECKS, xor_seeds=9, xor_min_seeds=5, xor_hidden=4),)
+
+
+@hookimpl
+def neurograde_register_assignments():
+    return [ASSIGNMENT]
+
+
+@hookimpl
+def neurograde_register_rubrics():
+    return RUBRICS
