@@ -57,7 +57,7 @@ class WebSettings:
     #: web processes (0: one per CPU)
     processes: int = 0
     #: request threads per process: enough to overlap database waits, few enough that
-    #: the GIL is not thrashed (8 and 16 measured alike; 32 was slower)
+    #: the GIL is not thrashed
     threads: int = 8
     #: open client connections per process (kept-alive ones included)
     connections: int = 1000
