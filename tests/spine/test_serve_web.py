@@ -50,8 +50,14 @@ def _stop(server: subprocess.Popen) -> str:
 def test_two_web_processes_answer_on_one_port(tmp_path):
     server, base = _serve(tmp_path, "--processes", "2", "--threads", "2")
     try:
-        # serve -> the web tier's arbiter -> two web processes sharing its socket
-        arbiters = [pid for pid in _children(server.pid) if len(_children(pid)) == 2]
+        # serve -> the web tier's arbiter -> two web processes sharing its socket (the
+        # first may answer before the arbiter has forked the second)
+        deadline = time.monotonic() + 30
+        while True:
+            arbiters = [pid for pid in _children(server.pid) if len(_children(pid)) == 2]
+            if arbiters or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len(arbiters) == 1, "expected one arbiter with two web processes"
         web = _children(arbiters[0])
         for _ in range(20):
