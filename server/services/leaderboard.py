@@ -4,32 +4,35 @@
 the JSON API call these and then `present` the rows for the viewer: students
 see pseudonyms only and never opted-out students; instructors see real names.
 
-The cache is per process. Every grade write calls `clear_leaderboard_cache()`
-(the queue does it after `complete`); the cache key also carries a cheap
-database stamp (count and latest `graded_at` of the assignment's graded rows),
-so a grade written by a worker in another process is never served stale.
-Pseudonym and opt-out changes are picked up within `CACHE_SECONDS`.
+The cache is per process and exact: each course assignment's standings are kept under
+its `standings_version`, a counter the database bumps in every transaction that can
+change them (a grade written, a regrade queued, an enrolment or a student's displayed
+name changed: `server.models.standings`). A web process compares the counter of the
+course assignment row it has loaded anyway, so it never serves a stale board and never
+asks the database whether its board is fresh; with several web processes each one
+recomputes a board once per change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import DONE, CourseAssignment, Enrollment, Submission, User
 from server.services.grades import NOT_A_GRADE, as_utc
 
-CACHE_SECONDS = 30.0
-
-_cache: dict[tuple[Any, ...], tuple[float, list[Standing]]] = {}
+#: (database, course assignment) -> (what the rows were computed for, the rows)
+_cache: dict[tuple[str, int], tuple[tuple[Any, ...], list[Standing]]] = {}
+#: (database, what the totals were computed for) -> totals; small, cleared when it grows
+_totals_cache: dict[tuple[Any, ...], list[Total]] = {}
+_TOTALS_ENTRIES = 256
 _lock = threading.Lock()
 
 
@@ -57,6 +60,7 @@ def clear_leaderboard_cache() -> None:
     """Forget every cached leaderboard in this process; call after each grade write."""
     with _lock:
         _cache.clear()
+        _totals_cache.clear()
 
 
 def private_revealed(ca: CourseAssignment, now: datetime | None = None) -> bool:
@@ -94,25 +98,28 @@ def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool 
     no shared ranks: the time tie-break separates everyone.
     """
     revealed = private_revealed(ca, now)
-    # the database URL keeps two apps in one process (tests, tools) apart
-    key = (str(session.get_bind().url), ca.id, str(ranked_until(ca)), revealed,
-           higher_is_better, _stamp(session, ca))
+    key = (_database(session), ca.id)
+    stamp = _stamp(ca, revealed, higher_is_better)
     with _lock:
         hit = _cache.get(key)
-        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-            return hit[1]
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
     rows = _compute(session, ca, revealed, higher_is_better)
     with _lock:
-        _cache[key] = (time.monotonic(), rows)
+        _cache[key] = (stamp, rows)
     return rows
 
 
-def _stamp(session: Session, ca: CourseAssignment) -> tuple[Any, ...]:
-    count, latest = session.execute(
-        select(func.count(Submission.id), func.max(Submission.graded_at))
-        .where(Submission.course_assignment_id == ca.id, Submission.state == DONE)
-    ).one()
-    return count, str(latest)
+def _database(session: Session) -> str:
+    # the database URL keeps two apps in one process (tests, tools) apart
+    return str(session.get_bind().url)
+
+
+def _stamp(ca: CourseAssignment, revealed: bool, higher_is_better: bool) -> tuple[Any, ...]:
+    """What a cached board depends on, all read from the loaded row (no query). The
+    version is read before the board is computed, so a grade written in between makes
+    the cached rows newer than their key, never older."""
+    return (ca.standings_version, str(ranked_until(ca)), revealed, higher_is_better)
 
 
 def _compute(session: Session, ca: CourseAssignment, revealed: bool,
@@ -187,10 +194,28 @@ def course_totals(session: Session, cas: Sequence[CourseAssignment],
     Ranked by total score, then by who reached it first (the latest of the
     counted submissions' times, earlier is better).
     """
+    hib = higher_is_better or {}
+    stamps = tuple((ca.id, _stamp(ca, private_revealed(ca, now),
+                                  hib.get(ca.assignment_slug, True))) for ca in cas)
+    key = (_database(session), stamps)
+    with _lock:
+        hit = _totals_cache.get(key)
+    if hit is not None:
+        return hit
+    totals = _totals(session, cas, hib, now)
+    with _lock:
+        if len(_totals_cache) >= _TOTALS_ENTRIES:
+            _totals_cache.clear()
+        _totals_cache[key] = totals
+    return totals
+
+
+def _totals(session: Session, cas: Sequence[CourseAssignment], higher_is_better: dict[str, bool],
+            now: datetime | None) -> list[Total]:
     acc: dict[int, dict[str, Any]] = {}
     maxima: dict[str, float] = {}
     for ca in cas:
-        hib = (higher_is_better or {}).get(ca.assignment_slug, True)
+        hib = higher_is_better.get(ca.assignment_slug, True)
         for s in standings(session, ca, higher_is_better=hib, now=now):
             entry = acc.setdefault(s.user_id, {"s": s, "per": {}, "at": s.submitted_at})
             entry["per"][ca.assignment_slug] = s.score
