@@ -46,6 +46,11 @@ class Outcome:
     else 0). `metrics` are numbers worth keeping (e.g. {"accuracy": 0.97}) and
     `artifacts` JSON-able data for pictures (e.g. a confusion matrix). Neither
     may contain hidden expected values that the student should not see.
+
+    `final_fraction` is the share earned at the deadline when it differs from what may
+    be shown before it: e.g. `fraction` from the public half of a test set (the partial
+    credit shown now) and `final_fraction` from the whole set (fixed at the deadline,
+    hidden from the student until then). None means the same as `fraction`.
     """
 
     passed: bool
@@ -53,6 +58,7 @@ class Outcome:
     fraction: float | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     artifacts: Mapping[str, Any] = field(default_factory=dict)
+    final_fraction: float | None = None
 
 
 class StudentCallError(Exception):
