@@ -19,6 +19,7 @@ from server.extensions import csrf, get_state
 from server.models import QUEUED, ApiToken, CourseAssignment, Submission, User, utcnow
 from server.services import access, leaderboard, tokens
 from server.services import submissions as subs_service
+from server.services.grades import counted_score
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -86,7 +87,7 @@ def submission_json(submission: Submission) -> dict[str, Any]:
         id=submission.id, status=submission_status(submission), state=submission.state,
         attempts=submission.attempts, submitted_at=_iso(submission.submitted_at),
         graded_at=_iso(submission.graded_at), queue_position=position,
-        score=submission.score, max_score=submission.max_score,
+        score=counted_score(submission, ca), max_score=submission.max_score,
         course=submission.course_assignment.course.slug,
         assignment=submission.course_assignment.assignment_slug,
         filename=submission.filename,
@@ -137,7 +138,8 @@ def list_submissions(course: str, slug: str):
     ca = _course_assignment(course, slug)
     rows = subs_service.user_submissions(get_session(), _user(), ca)
     return jsonify(submissions=[
-        {"id": s.id, "status": submission_status(s), "score": s.score, "max_score": s.max_score,
+        {"id": s.id, "status": submission_status(s), "score": counted_score(s, ca),
+         "max_score": s.max_score,
          "submitted_at": _iso(s.submitted_at), "graded_at": _iso(s.graded_at),
          "url": url_for("api.submission", submission_id=s.id, _external=True)}
         for s in rows])

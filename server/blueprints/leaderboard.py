@@ -36,7 +36,7 @@ def assignment(course: str, slug: str) -> str:
         "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
         rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
         staff=staff, revealed=leaderboard.private_revealed(ca, now),
-        metric=definition.metric if definition else None,
+        metric=definition.metric if definition else None, ladder_step=leaderboard.LADDER_STEP,
     )
 
 

@@ -104,6 +104,7 @@ def result_for_viewer(result: dict[str, Any] | None, ca: CourseAssignment, *,
         result["checks"] = [_check_for_student(c) for c in result["checks"]]
     if not private_revealed(ca):
         result["metrics"] = public_metrics(result.get("metrics") or {})
+        result.pop("final_score", None)
     return result
 
 
