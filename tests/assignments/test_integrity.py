@@ -21,6 +21,8 @@ from tests.assignments.lookup_solutions import (
 )
 
 pytestmark = pytest.mark.sandbox
+#: resolved at import, before any test changes the working directory or environment
+DATASETS_DIR = dataset_cache_dir()
 
 REGISTRY = build_registry(get_plugin_manager(load_entrypoints=False))
 #: slug -> (dataset, the scored check, its metric, whether it rises)
@@ -32,7 +34,7 @@ SCORED = {"mnist": ("mnist", "accuracy on hidden test set", "accuracy"),
 
 @pytest.fixture(scope="module")
 def store():
-    return DatasetStore(REGISTRY.datasets, dataset_cache_dir())
+    return DatasetStore(REGISTRY.datasets, DATASETS_DIR)
 
 
 def only_check(slug: str, name: str):

@@ -17,6 +17,8 @@ from plugins.registry import build_registry
 from tests.assignments.lookup_solutions import lookup_table_source
 
 pytestmark = pytest.mark.sandbox
+#: resolved at import, before any test changes the working directory or environment
+DATASETS_DIR = dataset_cache_dir()
 
 
 def class_digits(cache_dir) -> dict[str, np.ndarray]:
@@ -74,7 +76,7 @@ def test_reference_is_graded_on_the_course_test_set(registry, store):
     assert set(result.provenance["datasets"]) == {"class-digits"}
     public = grade_submission(assignment.reference_path.read_text(encoding="utf-8"),
                               assignment, rubric=registry.rubric_for("digits"),
-                              datasets=DatasetStore(registry.datasets, dataset_cache_dir()),
+                              datasets=DatasetStore(registry.datasets, DATASETS_DIR),
                               seed=3)
     assert result.metrics["accuracy"] != public.metrics["accuracy"]  # other images
 
@@ -82,7 +84,7 @@ def test_reference_is_graded_on_the_course_test_set(registry, store):
 def test_a_table_of_the_published_labels_has_nothing_to_look_up(registry, store):
     """Even scored by its own answers (as before the trusted evaluation), the table of the
     public digits would find none of the course's images."""
-    public = DatasetStore(registry.datasets, dataset_cache_dir()).get("digits").arrays
+    public = DatasetStore(registry.datasets, DATASETS_DIR).get("digits").arrays
     source = lookup_table_source("digits", np.asarray(public["X_test"]),
                                  np.asarray(public["y_test"]))
     namespace: dict = {}

@@ -26,6 +26,8 @@ from server.models import CourseAssignment, Submission
 from server.services import leaderboard, tokens
 
 SLUG = "digits"
+#: resolved at import, before any test changes the working directory or environment
+DATASETS_DIR = dataset_cache_dir()
 CHECK = "accuracy on hidden test set"
 #: thresholds that put the reference (about 97 %) in the partial-credit range
 FULL, ZERO = 1.0, 0.5
@@ -45,7 +47,7 @@ def graded(tmp_path_factory):
     from plugins.registry import build_registry
 
     registry = build_registry(get_plugin_manager(load_entrypoints=False))
-    store = DatasetStore(registry.datasets, dataset_cache_dir())
+    store = DatasetStore(registry.datasets, DATASETS_DIR)
     assignment = registry.assignment(SLUG)
     rubric = dataclasses.replace(registry.rubric_for(SLUG), params={
         "full_credit_accuracy": FULL, "zero_credit_accuracy": ZERO})
