@@ -19,6 +19,7 @@ from server.extensions import csrf, get_state
 from server.models import QUEUED, CourseAssignment, Submission, User
 from server.services import access, leaderboard, tokens
 from server.services import submissions as subs_service
+from server.services.grades import counted_score, deadline_passed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -75,7 +76,7 @@ def submission_json(submission: Submission) -> dict[str, Any]:
         id=submission.id, status=submission_status(submission), state=submission.state,
         attempts=submission.attempts, submitted_at=_iso(submission.submitted_at),
         graded_at=_iso(submission.graded_at), queue_position=position,
-        score=submission.score, max_score=submission.max_score,
+        score=counted_score(submission, ca), max_score=submission.max_score,
         course=submission.course_assignment.course.slug,
         assignment=submission.course_assignment.assignment_slug,
         filename=submission.filename,
@@ -126,7 +127,8 @@ def list_submissions(course: str, slug: str):
     ca = _course_assignment(course, slug)
     rows = subs_service.user_submissions(get_session(), _user(), ca)
     return jsonify(submissions=[
-        {"id": s.id, "status": submission_status(s), "score": s.score, "max_score": s.max_score,
+        {"id": s.id, "status": submission_status(s), "score": counted_score(s, ca),
+         "max_score": s.max_score,
          "submitted_at": _iso(s.submitted_at), "graded_at": _iso(s.graded_at),
          "url": url_for("api.submission", submission_id=s.id, _external=True)}
         for s in rows])
@@ -158,7 +160,7 @@ def assignment_leaderboard(course: str, slug: str):
                    MAX_PER_PAGE)
     page = max(1, page)
     staff = access.is_course_staff(session, _user(), ca.course_id)
-    revealed = leaderboard.private_revealed(ca)
+    revealed = deadline_passed(ca)
     etag = etag_for("api-board", board_key(ca, revealed), staff, _user().id, page, per_page)
     if (unchanged := not_modified(etag)) is not None:
         return unchanged

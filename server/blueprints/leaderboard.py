@@ -17,6 +17,7 @@ from server.db import get_session
 from server.extensions import get_state
 from server.services import leaderboard
 from server.services.access import course_assignment, course_by_slug, is_course_staff
+from server.services.grades import deadline_passed
 
 bp = Blueprint("leaderboard", __name__)
 
@@ -32,7 +33,7 @@ def assignment(course: str, slug: str) -> str:
     higher = definition.metric_higher_is_better if definition else True
     staff = is_course_staff(session, current_user, ca.course_id)
     now = datetime.now(UTC)
-    revealed = leaderboard.private_revealed(ca, now)
+    revealed = deadline_passed(ca, now)
     etag = etag_for("assignment-board", board_key(ca, revealed), staff, current_user.id,
                     slug, higher)
     if (unchanged := not_modified(etag)) is not None:
@@ -42,6 +43,7 @@ def assignment(course: str, slug: str) -> str:
         "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
         rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
         staff=staff, revealed=revealed, metric=definition.metric if definition else None,
+        ladder_step=leaderboard.LADDER_STEP,
     )), etag)
 
 
@@ -65,7 +67,7 @@ def course(course: str) -> str:
     staff = is_course_staff(session, current_user, course)
     now = datetime.now(UTC)
     etag = etag_for("course-board", course.id, course.title, staff, current_user.id,
-                    [board_key(ca, leaderboard.private_revealed(ca, now)) for ca in cas])
+                    [board_key(ca, deadline_passed(ca, now)) for ca in cas])
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
     totals = leaderboard.course_totals(session, cas, higher)

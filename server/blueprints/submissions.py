@@ -20,7 +20,8 @@ from server.errors import NotFound
 from server.extensions import get_state
 from server.models import DONE, QUEUED, Submission
 from server.services import access
-from server.services.leaderboard import private_revealed
+from server.services.grades import counted_score, deadline_passed
+from server.services.leaderboard import LADDER_STEP
 from server.services.submissions import status_head, visible_submission
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,12 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
     result = access.result_for_viewer(submission.result, submission.course_assignment,
                                       staff=staff)
     status = submission_status(submission)
+    ca = submission.course_assignment
     return {
         "submission": submission, "result": result, "status": status, "staff": staff,
+        "score": counted_score(submission, ca), "final": deadline_passed(ca),
+        "ladder_step": LADDER_STEP,
+        "split": any(key.endswith("_public") for key in (result.get("metrics") or {})),
         "explanation": EXPLANATIONS.get(status),
         "limit_text": _limit_text(result, status),
         "syntax": syntax_error_at(submission.source, submission.filename)
@@ -130,7 +135,7 @@ def status(submission_id: int):
         raise NotFound("There is no such submission, or it is not yours.")
     head, staff = found
     position = _queue_position(head)
-    etag = etag_for("status", tuple(head), position, staff, private_revealed(head))
+    etag = etag_for("status", tuple(head), position, staff, deadline_passed(head))
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
     state = submission_status(head)
@@ -141,7 +146,8 @@ def status(submission_id: int):
     }
     if head.state == DONE:
         submission = _get(submission_id)
-        body.update(score=submission.score, max_score=submission.max_score,
+        body.update(score=counted_score(submission, submission.course_assignment),
+                    max_score=submission.max_score,
                     result_html=render_template("submissions/_result.html",
                                                 **result_context(submission, staff)))
     return conditional(jsonify(body), etag)

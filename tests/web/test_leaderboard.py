@@ -144,7 +144,9 @@ def test_leaderboard_shows_private_column_only_after_the_deadline(
     auth.login(students["ann"])
     url = "/courses/nn101/assignments/beta/leaderboard"
     page = client.get(url).get_data(as_text=True)
-    assert "0.9123" in page and "0.4567" not in page and "public" in page
+    # before the deadline: the Ladder's figure, rounded down to a step of 0.005
+    assert "0.9100" in page and "0.9123" not in page and "0.4567" not in page
+    assert "public" in page and "Ladder" in page
     with state.session_factory() as session:
         session.get(CourseAssignment, ca.id).deadline = datetime.now(UTC) - timedelta(minutes=1)
         session.commit()
