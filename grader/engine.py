@@ -100,6 +100,7 @@ class _Run:
         self.seed, self.params, self.datasets = seed, params, datasets
         self.fingerprints: dict[str, str] = {}
         self.results: list[CheckResult] = []
+        self.finals: dict[str, float] = {}  # check name -> points at the deadline
         self.hidden: dict[int, tuple[str, np.ndarray]] = {}  # id -> ("dataset/key", array)
         forbidden = rubric.forbidden_imports
         self.forbidden = tuple(assignment.forbidden_imports if forbidden is None else forbidden)
@@ -115,6 +116,8 @@ class _Run:
             for c in self.checks if c.name not in done]
         return GradingResult(status=status, message=message, checks=checks,
                              score=round(sum(r.score for r in checks), 6),
+                             final_score=round(sum(self.finals.get(r.name, r.score)
+                                                   for r in checks), 6),
                              max_score=sum(r.max_score for r in checks), **extra)
 
     def grade(self, source: str | bytes) -> GradingResult:
@@ -171,7 +174,9 @@ class _Run:
     def _record(self, check: CheckDef, outcome: Outcome) -> None:
         points = self.points(check)
         fraction = outcome.fraction if outcome.fraction is not None else float(outcome.passed)
-        fraction = 0.0 if not math.isfinite(fraction) else min(max(fraction, 0.0), 1.0)
+        fraction = _clamped(fraction)
+        if outcome.final_fraction is not None:
+            self.finals[check.name] = round(points * _clamped(outcome.final_fraction), 6)
         message = outcome.message
         hint = check.hint if outcome.hint is None else outcome.hint
         if not outcome.passed and hint:
@@ -185,6 +190,10 @@ class _Run:
         session.close()
         return self.failure(status, message, limit_hit=hit, usage=dict(session.usage),
                             stdout=session.stdout.text(), stderr=session.stderr.text(), **extra)
+
+
+def _clamped(fraction: float) -> float:
+    return 0.0 if not math.isfinite(fraction) else min(max(float(fraction), 0.0), 1.0)
 
 
 class Context:

@@ -31,6 +31,9 @@ class GradingResult:
     status: Status
     score: float = 0.0
     max_score: float = 0.0
+    #: the score at the deadline: like `score`, with each check's `final_fraction` (e.g.
+    #: the whole test set instead of its public half); hidden from students until then
+    final_score: float | None = None
     checks: list[CheckResult] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""

@@ -48,6 +48,11 @@ class Outcome:
     may contain hidden expected values that the student should not see. `hint`
     replaces the check's own hint for this outcome (a check that tests several
     things gives the hint of the part that failed; "" for none).
+
+    `final_fraction` is the share earned at the deadline when it differs from what may
+    be shown before it: e.g. `fraction` from the public half of a test set (the partial
+    credit shown now) and `final_fraction` from the whole set (fixed at the deadline,
+    hidden from the student until then). None means the same as `fraction`.
     """
 
     passed: bool
@@ -56,6 +61,7 @@ class Outcome:
     metrics: Mapping[str, float] = field(default_factory=dict)
     artifacts: Mapping[str, Any] = field(default_factory=dict)
     hint: str | None = None
+    final_fraction: float | None = None
 
 
 class StudentCallError(Exception):

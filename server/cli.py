@@ -350,37 +350,105 @@ def demo(ctx: click.Context) -> None:
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Embedded grading worker processes [default: one per CPU on SQLite, "
                    "0 on PostgreSQL, or NEUROGRADE_WORKERS].")
-@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
+@click.option("--processes", type=click.IntRange(min=0), default=None,
+              help="Web processes sharing the port [default: one per CPU, or "
+                   "NEUROGRADE_WEB_PROCESSES].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Request threads per web process [default: 8, or NEUROGRADE_WEB_THREADS].")
+@click.option("--connections", type=click.IntRange(min=2), default=None,
+              help="Open connections per web process [default: 1000, or "
+                   "NEUROGRADE_WEB_CONNECTIONS].")
+@click.option("--backlog", type=click.IntRange(min=1), default=None,
+              help="Connections queued by the kernel [default: 2048, or "
+                   "NEUROGRADE_WEB_BACKLOG].")
+@click.option("--max-wait-ms", type=click.IntRange(min=0), default=None,
+              help="A request that waited longer for a thread is answered 503 with "
+                   "Retry-After [default: 1000, or NEUROGRADE_WEB_MAX_WAIT_MS].")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads: int) -> None:
-    """Upgrade the database, start grading workers and serve the web app (waitress)."""
-    import waitress
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, **web: Any) -> None:
+    """Upgrade the database, start grading workers and serve the web app with several
+    processes behind one port (see docs/operations.md)."""
+    import multiprocessing
 
-    from server import create_app
+    from server.config import load_config
     from server.db import upgrade_database
+    from server.web import WebSettings
 
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    config = dict(ctx.obj.get("config") or {})
-    app = create_app(config)
-    upgrade_database(app.config["DATABASE_URL"])
-    count = app.config["EMBEDDED_WORKERS"] if workers is None else workers
-    pool = _start_workers(app.config, count)
-    # waitress stops on SIGINT; make SIGTERM (service managers, tests) do the same
-    signal.signal(signal.SIGTERM, _interrupt)
-    click.echo(f"neurograde: serving on http://{host}:{port} with {count} grading worker(s)")
+    config = load_config(ctx.obj.get("config"))
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="neurograde")
+        settings = WebSettings.from_env(host=host, port=port, **web)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    upgrade_database(config["DATABASE_URL"])
+    count = config["EMBEDDED_WORKERS"] if workers is None else workers
+    # the web tier runs in a process of its own: its pre-forked children must not
+    # inherit (and at exit signal) the grading workers this process supervises
+    web_process = multiprocessing.get_context("spawn").Process(
+        target=_serve_web, args=(_portable(config), settings, logging.getLogger().level),
+        name="neurograde-web")
+    web_process.start()
+    pool = _start_workers(config, count)
+    # make SIGTERM (service managers, tests) stop everything as Ctrl-C does
+    signal.signal(signal.SIGTERM, _interrupt)
+    click.echo(f"neurograde: serving on http://{host}:{port} with "
+               f"{settings.process_count} web process(es) × {settings.threads} threads "
+               f"and {count} grading worker(s)")
+    try:
+        web_process.join()
     except KeyboardInterrupt:
         pass
     finally:
+        _stop(web_process)
         if pool is not None:
             click.echo("neurograde: stopping grading workers")
             pool.stop()
+    if web_process.exitcode not in (0, -signal.SIGTERM, -signal.SIGINT):
+        raise click.ClickException(f"the web server exited with {web_process.exitcode}")
+
+
+def _portable(config: dict[str, Any]) -> dict[str, Any]:
+    from server.worker_pool import portable_config
+
+    return portable_config(config)
+
+
+def _serve_web(config: dict[str, Any], settings: Any, level: int) -> None:
+    """The web tier's process: build the app once, then fork the web processes."""
+    from functools import partial
+
+    from server import web
+
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run(partial(_web_app, config), settings, after_fork=_after_fork)
+
+
+def _web_app(config: dict[str, Any]) -> Any:
+    from server import create_app
+
+    return create_app(config)
+
+
+def _after_fork(app: Any) -> None:
+    # connections opened before the fork must not be shared between web processes
+    app.extensions["neurograde"].engine.dispose(close=False)
+
+
+def _stop(process: Any, grace_seconds: float = 30.0) -> None:
+    if process.is_alive():
+        process.terminate()  # SIGTERM: gunicorn finishes the requests in flight
+        process.join(grace_seconds)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
+    # one shutdown: a second SIGTERM (e.g. sent to the whole process group) must not
+    # abort the graceful one under way
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

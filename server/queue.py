@@ -270,6 +270,8 @@ def _finish(session: Session, submission_id: int, lease_token: str, result: Grad
     public, private = _leaderboard_metrics(result.metrics, metric)
     values: dict[str, Any] = dict(
         state=DONE, status=result.status, score=float(result.score),
+        final_score=_float(result.final_score if result.final_score is not None
+                           else result.score),
         max_score=float(result.max_score), metric_public=public, metric_private=private,
         result=data, graded_at=_now(session), lease_token=None, lease_expires_at=None)
     if result.status == INTERNAL_ERROR:

@@ -18,6 +18,7 @@ from plugins.checklib import (
     mismatch,
     student_check,
 )
+from plugins.model_scoring import read_arrays, require_agreement
 
 X_XOR = np.array([[0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]])
 Y_XOR = np.array([0.0, 1.0, 1.0, 0.0])
@@ -121,32 +122,23 @@ def gradient_tanh(ctx: CheckContext) -> Outcome:
 
 
 def _read_model(value: object, hidden: int) -> dict[str, np.ndarray]:
-    if not isinstance(value, dict) or not all(key in value for key in KEYS):
-        raise StudentCallError("train must return the model dict with keys 'W1', 'b1', 'W2', "
-                               f"'b2', got {type(value).__name__}")
-    shapes = {"W1": (hidden, 2), "b1": (hidden, 1), "W2": (1, hidden), "b2": (1, 1)}
-    return {key: as_array(value[key], f"train(...)['{key}']", shape=shapes[key])
-            for key in KEYS}
+    return read_arrays(value, {"W1": (hidden, 2), "b1": (hidden, 1), "W2": (1, hidden),
+                               "b2": (1, 1)})
 
 
 def _solves(ctx: CheckContext, seed: int, hidden: int) -> bool:
     """Whether the trained model, run by the reference's forward pass, gets XOR right.
 
-    The student's predict is only asked to agree with that model's own output,
-    so a predict that computes XOR itself cannot stand in for the training.
+    The student's predict is only asked to agree with that model's own output
+    (plugins/model_scoring.py), so a predict that computes XOR itself, or looks the
+    four points up, cannot stand in for the training.
     """
     model = _read_model(ctx.call("train", X_XOR, Y_XOR, hidden=hidden, seed=seed), hidden)
     # the four points in a shuffled order, twice, so a fixed answer cannot pass
     order = np.concatenate([ctx.rng.permutation(4), ctx.rng.permutation(4)])
     X = X_XOR[:, order]
     own = ctx.reference.predict(model, X)
-    got = np.asarray(ctx.call("predict", model, X))
-    if got.shape != (8,):
-        raise StudentCallError(f"predict(model, X) for 8 points returned shape {got.shape}, "
-                               "expected (8,)")
-    if not np.array_equal(got.astype(float), own):
-        raise StudentCallError("predict(model, X) does not follow the model it is given: it "
-                               "must be 1 where forward(model, X) ≥ 0.5 and 0 elsewhere")
+    require_agreement(ctx, model, X, own, tolerance=0.0)
     return bool(np.array_equal(own, Y_XOR[order]))
 
 

@@ -8,17 +8,18 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.blueprints import submission_status
+from server.blueprints.conditional import conditional, etag_for, not_modified
+from server.blueprints.leaderboard import board_key
 from server.db import get_session
 from server.errors import NotFound, Unauthorized, render_error
 from server.extensions import csrf, get_state
-from server.models import QUEUED, ApiToken, CourseAssignment, Submission, User, utcnow
+from server.models import QUEUED, CourseAssignment, Submission, User
 from server.services import access, leaderboard, tokens
 from server.services import submissions as subs_service
+from server.services.grades import counted_score, deadline_passed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -35,24 +36,13 @@ def _authenticate() -> None:
     user = None
     if scheme.lower() == "bearer" and plaintext.strip():
         session = get_session()
-        recent = _recently_used(session, plaintext.strip())
         user = tokens.lookup_token(session, plaintext.strip())
-        if user is not None and recent:
-            session.rollback()
-        elif user is not None:
+        if user is not None and tokens.touch_token(session):
             session.commit()
     if user is None:
         raise Unauthorized("Send a valid API token: 'Authorization: Bearer <token>'. Create "
                            "one on your settings page or with `neurograde token create`.")
     g.api_user = user
-
-
-def _recently_used(session: Session, plaintext: str) -> bool:
-    """True if the token was used in the last minute: clients poll every second, and
-    writing `last_used_at` each time would compete with the workers for the database."""
-    previous = subs_service.as_utc(session.scalar(
-        select(ApiToken.last_used_at).where(ApiToken.token_hash == tokens.hash_token(plaintext))))
-    return previous is not None and (utcnow() - previous).total_seconds() < 60
 
 
 def _user() -> User:
@@ -86,7 +76,7 @@ def submission_json(submission: Submission) -> dict[str, Any]:
         id=submission.id, status=submission_status(submission), state=submission.state,
         attempts=submission.attempts, submitted_at=_iso(submission.submitted_at),
         graded_at=_iso(submission.graded_at), queue_position=position,
-        score=submission.score, max_score=submission.max_score,
+        score=counted_score(submission, ca), max_score=submission.max_score,
         course=submission.course_assignment.course.slug,
         assignment=submission.course_assignment.assignment_slug,
         filename=submission.filename,
@@ -137,7 +127,8 @@ def list_submissions(course: str, slug: str):
     ca = _course_assignment(course, slug)
     rows = subs_service.user_submissions(get_session(), _user(), ca)
     return jsonify(submissions=[
-        {"id": s.id, "status": submission_status(s), "score": s.score, "max_score": s.max_score,
+        {"id": s.id, "status": submission_status(s), "score": counted_score(s, ca),
+         "max_score": s.max_score,
          "submitted_at": _iso(s.submitted_at), "graded_at": _iso(s.graded_at),
          "url": url_for("api.submission", submission_id=s.id, _external=True)}
         for s in rows])
@@ -153,16 +144,33 @@ def submission(submission_id: int):
     return response
 
 
+#: leaderboard rows per page of the JSON API: the default, and the most a client may ask
+PER_PAGE, MAX_PER_PAGE = 50, 500
+
+
 @bp.get("/courses/<course>/assignments/<slug>/leaderboard")
 def assignment_leaderboard(course: str, slug: str):
+    """One page of the board (`?page=1&per_page=50`), plus the caller's own row as `you`
+    wherever it is; ETag'd, so a client polling an unchanged board gets a 304."""
     session = get_session()
     ca = _course_assignment(course, slug)
     definition = get_state().registry.assignments[slug]
-    rows = leaderboard.standings(session, ca,
-                                 higher_is_better=definition.metric_higher_is_better)
+    page = request.args.get("page", 1, type=int) or 1
+    per_page = min(max(1, request.args.get("per_page", PER_PAGE, type=int) or PER_PAGE),
+                   MAX_PER_PAGE)
+    page = max(1, page)
     staff = access.is_course_staff(session, _user(), ca.course_id)
-    return jsonify(course=course, assignment=slug, metric=definition.metric,
-                   metric_higher_is_better=definition.metric_higher_is_better,
-                   private_revealed=leaderboard.private_revealed(ca),
-                   ranked_until=_iso(leaderboard.ranked_until(ca)),
-                   rows=leaderboard.present(rows, instructor=staff, viewer_id=_user().id))
+    revealed = deadline_passed(ca)
+    etag = etag_for("api-board", board_key(ca, revealed), staff, _user().id, page, per_page)
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
+    rows = leaderboard.present(
+        leaderboard.standings(session, ca, higher_is_better=definition.metric_higher_is_better),
+        instructor=staff, viewer_id=_user().id)
+    return conditional(jsonify(
+        course=course, assignment=slug, metric=definition.metric,
+        metric_higher_is_better=definition.metric_higher_is_better,
+        private_revealed=revealed, ranked_until=_iso(leaderboard.ranked_until(ca)),
+        total=len(rows), page=page, per_page=per_page, pages=-(-len(rows) // per_page),
+        you=next((row for row in rows if row["you"]), None),
+        rows=rows[(page - 1) * per_page:page * per_page]), etag)

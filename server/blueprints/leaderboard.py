@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, make_response, render_template
 from flask_login import current_user, login_required
 
+from server.blueprints.conditional import conditional, etag_for, not_modified
 from server.db import get_session
 from server.extensions import get_state
 from server.services import leaderboard
 from server.services.access import course_assignment, course_by_slug, is_course_staff
+from server.services.grades import deadline_passed
 
 bp = Blueprint("leaderboard", __name__)
 
@@ -30,14 +32,24 @@ def assignment(course: str, slug: str) -> str:
     definition = get_state().registry.assignments.get(slug)
     higher = definition.metric_higher_is_better if definition else True
     staff = is_course_staff(session, current_user, ca.course_id)
-    rows = leaderboard.standings(session, ca, higher_is_better=higher)
     now = datetime.now(UTC)
-    return render_template(
+    revealed = deadline_passed(ca, now)
+    etag = etag_for("assignment-board", board_key(ca, revealed), staff, current_user.id,
+                    slug, higher)
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
+    rows = leaderboard.standings(session, ca, higher_is_better=higher)
+    return conditional(make_response(render_template(
         "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
         rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
-        staff=staff, revealed=leaderboard.private_revealed(ca, now),
-        metric=definition.metric if definition else None,
-    )
+        staff=staff, revealed=revealed, metric=definition.metric if definition else None,
+        ladder_step=leaderboard.LADDER_STEP,
+    )), etag)
+
+
+def board_key(ca, revealed: bool) -> tuple:
+    """What a course assignment's board depends on, from its loaded row (no query)."""
+    return (ca.id, ca.standings_version, str(ca.deadline), revealed)
 
 
 @bp.get("/courses/<course>/leaderboard")
@@ -53,9 +65,14 @@ def course(course: str) -> str:
                                          "order", 100), ca.assignment_slug))
     higher = {slug: a.metric_higher_is_better for slug, a in registry.assignments.items()}
     staff = is_course_staff(session, current_user, course)
+    now = datetime.now(UTC)
+    etag = etag_for("course-board", course.id, course.title, staff, current_user.id,
+                    [board_key(ca, deadline_passed(ca, now)) for ca in cas])
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
     totals = leaderboard.course_totals(session, cas, higher)
-    return render_template(
+    return conditional(make_response(render_template(
         "leaderboard/course.html", course=course, cas=cas, staff=staff,
         rows=leaderboard.present(totals, instructor=staff, viewer_id=current_user.id),
         titles={slug: a.title for slug, a in registry.assignments.items()},
-    )
+    )), etag)

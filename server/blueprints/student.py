@@ -15,6 +15,7 @@ from server.extensions import get_state
 from server.models import CourseAssignment
 from server.services import access, invitations
 from server.services import submissions as subs_service
+from server.services.grades import counted_score
 
 bp = Blueprint("student", __name__)
 
@@ -78,6 +79,7 @@ def assignment(course: str, slug: str):
     return render_template(
         "student/assignment.html", course=ca.course, ca=ca, assignment=definition,
         handout=render_markdown(definition.handout), history=history,
+        scores={sub.id: counted_score(sub, ca) for sub in history},
         left=subs_service.submissions_left(session, current_user, ca),
         reset=subs_service.next_reset(), max_kb=definition.limits.max_source_kb,
         closed=_closed(ca))

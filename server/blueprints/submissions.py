@@ -14,12 +14,15 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from server.blueprints import badge, submission_status
+from server.blueprints.conditional import conditional, etag_for, not_modified
 from server.db import get_session
 from server.errors import NotFound
 from server.extensions import get_state
 from server.models import DONE, QUEUED, Submission
 from server.services import access
-from server.services.submissions import visible_submission
+from server.services.grades import counted_score, deadline_passed
+from server.services.leaderboard import LADDER_STEP
+from server.services.submissions import status_head, visible_submission
 
 log = logging.getLogger(__name__)
 bp = Blueprint("submissions", __name__)
@@ -46,7 +49,7 @@ def _get(submission_id: int) -> Submission:
     return submission
 
 
-def _queue_position(submission: Submission) -> int | None:
+def _queue_position(submission: Any) -> int | None:
     if submission.state != QUEUED:
         return None
     from server import queue
@@ -89,8 +92,12 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
     result = access.result_for_viewer(submission.result, submission.course_assignment,
                                       staff=staff)
     status = submission_status(submission)
+    ca = submission.course_assignment
     return {
         "submission": submission, "result": result, "status": status, "staff": staff,
+        "score": counted_score(submission, ca), "final": deadline_passed(ca),
+        "ladder_step": LADDER_STEP,
+        "split": any(key.endswith("_public") for key in (result.get("metrics") or {})),
         "explanation": EXPLANATIONS.get(status),
         "limit_text": _limit_text(result, status),
         "syntax": syntax_error_at(submission.source, submission.filename)
@@ -117,23 +124,33 @@ def show(submission_id: int):
 @login_required
 def status(submission_id: int):
     """Polled by the page while the job is queued or running; the finished result part
-    comes back rendered (and escaped) by the server, so the page never needs a reload."""
-    submission = _get(submission_id)
-    state = submission_status(submission)
+    comes back rendered (and escaped) by the server, so the page never needs a reload.
+
+    Cheap by design: a light row (no source, no result), the queue position while
+    queued, and an ETag, so an unchanged status costs a 304 and the result is loaded
+    and rendered only once it exists."""
+    session = get_session()
+    found = status_head(session, current_user, submission_id)
+    if found is None:
+        raise NotFound("There is no such submission, or it is not yours.")
+    head, staff = found
+    position = _queue_position(head)
+    etag = etag_for("status", tuple(head), position, staff, deadline_passed(head))
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
+    state = submission_status(head)
     body: dict[str, Any] = {
-        "id": submission.id, "state": submission.state, "status": state,
-        "done": submission.state == DONE, "queue_position": _queue_position(submission),
+        "id": head.id, "state": head.state, "status": state,
+        "done": head.state == DONE, "queue_position": position,
         "badge_html": str(badge(state)),
     }
-    if submission.state == DONE:
-        staff = access.is_course_staff(get_session(), current_user,
-                                       submission.course_assignment.course_id)
-        body.update(score=submission.score, max_score=submission.max_score,
+    if head.state == DONE:
+        submission = _get(submission_id)
+        body.update(score=counted_score(submission, submission.course_assignment),
+                    max_score=submission.max_score,
                     result_html=render_template("submissions/_result.html",
                                                 **result_context(submission, staff)))
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return conditional(jsonify(body), etag)
 
 
 @bp.get("/submissions/<int:submission_id>/source")

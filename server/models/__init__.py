@@ -4,6 +4,7 @@ from server.models.accounts import ROLES, ApiToken, User
 from server.models.base import Base, utcnow
 from server.models.courses import Course, CourseAssignment, Enrollment, EnrollmentInvitation
 from server.models.security import LoginSession, LoginThrottle
+from server.models.standings import attach as _attach_standings_triggers
 from server.models.submissions import (
     DONE,
     LANE_FRESH,
@@ -14,6 +15,8 @@ from server.models.submissions import (
     RegradeBatch,
     Submission,
 )
+
+_attach_standings_triggers(Base.metadata)
 
 __all__ = [
     "DONE", "LANE_FRESH", "LANE_REGRADE", "QUEUED", "ROLES", "RUNNING", "ApiToken", "Base",

@@ -79,5 +79,8 @@ class CourseAssignment(Base):
     split_seed: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: bumped by the database on every write that can change this leaderboard
+    #: (`server.models.standings`); the leaderboard cache is keyed by it
+    standings_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     course: Mapped[Course] = relationship(back_populates="assignments")

@@ -53,6 +53,9 @@ class Submission(Base):
     status: Mapped[str | None] = mapped_column(String(32))
     score: Mapped[float | None] = mapped_column(Float)
     max_score: Mapped[float | None] = mapped_column(Float)
+    #: the score at the deadline (e.g. from the whole hidden test set, where `score` has
+    #: the public half's partial credit); shown and counted only once the deadline passed
+    final_score: Mapped[float | None] = mapped_column(Float)
     #: the assignment's leaderboard metric on the public / private part of the hidden test set
     metric_public: Mapped[float | None] = mapped_column(Float)
     metric_private: Mapped[float | None] = mapped_column(Float)

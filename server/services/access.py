@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import Course, CourseAssignment, Enrollment, Submission, User
+from server.services.grades import deadline_passed
 
 
 def enrollment_role(session: Session, user: User, course: Course | int) -> str | None:
@@ -95,15 +96,14 @@ def result_for_viewer(result: dict[str, Any] | None, ca: CourseAssignment, *,
     from `<metric>_public`. So `<metric>` and `<metric>_private` are dropped whenever
     `<metric>_public` exists, and any `*_private` figure is dropped in any case.
     """
-    from server.services.leaderboard import private_revealed
-
     result = dict(result or {})
     if staff:
         return result
     if result.get("checks"):
         result["checks"] = [_check_for_student(c) for c in result["checks"]]
-    if not private_revealed(ca):
+    if not deadline_passed(ca):
         result["metrics"] = public_metrics(result.get("metrics") or {})
+        result.pop("final_score", None)
     return result
 
 

@@ -1,10 +1,11 @@
 """Late penalties and the grades CSV export.
 
 The rule, in one place: a submission's *effective* score is its latest graded
-score times ``1 - late_penalty_per_day * days_late`` (``days_late`` counts every
-started day after the deadline, floored at 0 credit); anything submitted after
-the hard cutoff earns nothing. A student's grade for an assignment is the best
-effective score over their submissions.
+counted score (`counted_score`: the public-half score before the deadline, the
+final whole-set score from it on) times ``1 - late_penalty_per_day * days_late``
+(``days_late`` counts every started day after the deadline, floored at 0 credit);
+anything submitted after the hard cutoff earns nothing. A student's grade for an
+assignment is the best effective score over their submissions.
 """
 
 from __future__ import annotations
@@ -49,14 +50,37 @@ def penalty_factor(submitted_at: datetime, ca: CourseAssignment) -> float:
     return max(0.0, 1.0 - (ca.late_penalty_per_day or 0.0) * days_late(submitted_at, ca.deadline))
 
 
-def effective_score(submission: Submission | Any, ca: CourseAssignment) -> float | None:
-    """The score after late penalties, or None when the submission has no grade.
+def deadline_passed(ca: CourseAssignment, now: datetime | None = None) -> bool:
+    """Whether the final scores (and the private half of a test set) are revealed."""
+    deadline = as_utc(ca.deadline)
+    return deadline is not None and (now or datetime.now(UTC)) >= deadline
 
-    `submission` may be a row with the columns state, status, score and submitted_at.
+
+def counted_score(submission: Submission | Any, ca: CourseAssignment,
+                  now: datetime | None = None) -> float | None:
+    """The score that counts, and may be shown, now.
+
+    Before the deadline that is `score`: partial credit from the public half of a
+    hidden test set. From the deadline on it is `final_score`, fixed at grading time
+    from the whole set and hidden until then (None in results from before it existed:
+    `score` then). Without a deadline nothing is ever final: `score`.
+    """
+    final = getattr(submission, "final_score", None)
+    if final is not None and deadline_passed(ca, now):
+        return final
+    return submission.score
+
+
+def effective_score(submission: Submission | Any, ca: CourseAssignment,
+                    now: datetime | None = None) -> float | None:
+    """The counted score after late penalties, or None when the submission has no grade.
+
+    `submission` may be a row with the columns state, status, score, final_score and
+    submitted_at.
     """
     if submission.state != DONE or submission.score is None or submission.status in NOT_A_GRADE:
         return None
-    return submission.score * penalty_factor(submission.submitted_at, ca)
+    return counted_score(submission, ca, now) * penalty_factor(submission.submitted_at, ca)
 
 
 @dataclass(frozen=True)
@@ -73,8 +97,8 @@ def best_grades(session: Session, course: Course) -> dict[tuple[int, int], Grade
         return {}
     rows = session.execute(  # plain rows: sources and results are not needed here
         select(Submission.id, Submission.user_id, Submission.course_assignment_id,
-               Submission.state, Submission.status, Submission.score, Submission.max_score,
-               Submission.submitted_at)
+               Submission.state, Submission.status, Submission.score, Submission.final_score,
+               Submission.max_score, Submission.submitted_at)
         .where(Submission.course_assignment_id.in_(cas), Submission.state == DONE)
     )
     best: dict[tuple[int, int], GradeCell] = {}

@@ -4,32 +4,40 @@
 the JSON API call these and then `present` the rows for the viewer: students
 see pseudonyms only and never opted-out students; instructors see real names.
 
-The cache is per process. Every grade write calls `clear_leaderboard_cache()`
-(the queue does it after `complete`); the cache key also carries a cheap
-database stamp (count and latest `graded_at` of the assignment's graded rows),
-so a grade written by a worker in another process is never served stale.
-Pseudonym and opt-out changes are picked up within `CACHE_SECONDS`.
+The cache is per process and exact: each course assignment's standings are kept under
+its `standings_version`, a counter the database bumps in every transaction that can
+change them (a grade written, a regrade queued, an enrolment or a student's displayed
+name changed: `server.models.standings`). A web process compares the counter of the
+course assignment row it has loaded anyway, so it never serves a stale board and never
+asks the database whether its board is fresh; with several web processes each one
+recomputes a board once per change.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import DONE, CourseAssignment, Enrollment, Submission, User
-from server.services.grades import NOT_A_GRADE, as_utc
+from server.services.grades import NOT_A_GRADE, as_utc, deadline_passed
 
-CACHE_SECONDS = 30.0
-
-_cache: dict[tuple[Any, ...], tuple[float, list[Standing]]] = {}
+#: (database, course assignment) -> (what the rows were computed for, the rows)
+_cache: dict[tuple[str, int], tuple[tuple[Any, ...], list[Standing]]] = {}
+#: (database, what the totals were computed for) -> totals; small, cleared when it grows
+_totals_cache: dict[tuple[Any, ...], list[Total]] = {}
+_TOTALS_ENTRIES = 256
+#: the Ladder's step (Blum & Hardt, ICML 2015): before the deadline a student's shown
+#: public figure moves only when a submission beats it by at least this much, and it is
+#: shown rounded (towards worse) to a multiple of it; 0.005 is half a percentage point
+LADDER_STEP = 0.005
 _lock = threading.Lock()
 
 
@@ -45,7 +53,7 @@ class Standing:
     opted_out: bool
     score: float
     max_score: float
-    #: the ranking metric: public part live, private part after the deadline
+    #: the ranking metric: the Ladder's public figure live, the private part after the deadline
     metric: float | None
     metric_public: float | None
     metric_private: float | None
@@ -57,12 +65,7 @@ def clear_leaderboard_cache() -> None:
     """Forget every cached leaderboard in this process; call after each grade write."""
     with _lock:
         _cache.clear()
-
-
-def private_revealed(ca: CourseAssignment, now: datetime | None = None) -> bool:
-    """The private part of the hidden test set counts only once the deadline has passed."""
-    deadline = as_utc(ca.deadline)
-    return deadline is not None and (now or datetime.now(UTC)) >= deadline
+        _totals_cache.clear()
 
 
 def ranked_until(ca: CourseAssignment) -> datetime | None:
@@ -77,12 +80,14 @@ def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool 
     Each enrolled student's **best submission** counts (finished, with a score,
     not an internal error). Order, and tie-break rule:
 
-    1. higher score;
+    1. higher score: before the deadline `Submission.score` (partial credit from the
+       public half), from it on `final_score` (`grades.counted_score`);
     2. better metric (the assignment's `AssignmentDef.metric`, direction from
-       `metric_higher_is_better`): before the deadline the **public** part of
-       the hidden test set (`Submission.metric_public`); after it the
-       **private** part (`metric_private`, falling back to the public one);
-       a missing metric ranks last;
+       `metric_higher_is_better`): before the deadline the student's **Ladder**
+       figure of the public part (`ladder`: it moves only when a submission beats
+       it by `LADDER_STEP`, rounded to that step); after it the **private** part
+       (`metric_private`, falling back to the public one); a missing metric ranks
+       last;
     3. earlier submission time.
 
     When the assignment has a deadline only submissions made by it are ranked: the
@@ -93,34 +98,38 @@ def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool 
     The same order picks each student's best submission. Ranks are 1..n with
     no shared ranks: the time tie-break separates everyone.
     """
-    revealed = private_revealed(ca, now)
-    # the database URL keeps two apps in one process (tests, tools) apart
-    key = (str(session.get_bind().url), ca.id, str(ranked_until(ca)), revealed,
-           higher_is_better, _stamp(session, ca))
+    revealed = deadline_passed(ca, now)
+    key = (_database(session), ca.id)
+    stamp = _stamp(ca, revealed, higher_is_better)
     with _lock:
         hit = _cache.get(key)
-        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-            return hit[1]
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
     rows = _compute(session, ca, revealed, higher_is_better)
     with _lock:
-        _cache[key] = (time.monotonic(), rows)
+        _cache[key] = (stamp, rows)
     return rows
 
 
-def _stamp(session: Session, ca: CourseAssignment) -> tuple[Any, ...]:
-    count, latest = session.execute(
-        select(func.count(Submission.id), func.max(Submission.graded_at))
-        .where(Submission.course_assignment_id == ca.id, Submission.state == DONE)
-    ).one()
-    return count, str(latest)
+def _database(session: Session) -> str:
+    # the database URL keeps two apps in one process (tests, tools) apart
+    return str(session.get_bind().url)
+
+
+def _stamp(ca: CourseAssignment, revealed: bool, higher_is_better: bool) -> tuple[Any, ...]:
+    """What a cached board depends on, all read from the loaded row (no query). The
+    version is read before the board is computed, so a grade written in between makes
+    the cached rows newer than their key, never older."""
+    return (ca.standings_version, str(ranked_until(ca)), revealed, higher_is_better)
 
 
 def _compute(session: Session, ca: CourseAssignment, revealed: bool,
              higher_is_better: bool) -> list[Standing]:
     # plain rows, not ORM objects: a course has thousands of submissions
     query = (
-        select(Submission.id, Submission.user_id, Submission.score, Submission.max_score,
-               Submission.metric_public, Submission.metric_private, Submission.submitted_at)
+        select(Submission.id, Submission.user_id, Submission.score, Submission.final_score,
+               Submission.max_score, Submission.metric_public, Submission.metric_private,
+               Submission.submitted_at)
         .join(Enrollment, (Enrollment.user_id == Submission.user_id)
               & (Enrollment.course_id == ca.course_id) & (Enrollment.role == "student"))
         .where(Submission.course_assignment_id == ca.id, Submission.state == DONE,
@@ -131,20 +140,51 @@ def _compute(session: Session, ca: CourseAssignment, revealed: bool,
         query = query.where(Submission.submitted_at <= until)
     sign = 1.0 if higher_is_better else -1.0
 
+    subs = list(session.execute(query))
+    ladders = {} if revealed else ladder_figures(subs, higher_is_better)
+
     def order(sub: Any) -> tuple[float, float, float]:
-        metric = _metric(sub, revealed)
-        return (-(sub.score or 0.0), -sign * metric if metric is not None else float("inf"),
+        metric = ladders.get(sub.user_id) if not revealed else _metric(sub, revealed)
+        ranked_metric = -sign * metric if metric is not None else float("inf")
+        return (-(_counted(sub, revealed) or 0.0), ranked_metric,
                 as_utc(sub.submitted_at).timestamp())
 
     best: dict[int, tuple[tuple[float, float, float], Any]] = {}
-    for sub in session.execute(query):
+    for sub in subs:
         key = order(sub)
         if sub.user_id not in best or key < best[sub.user_id][0]:
             best[sub.user_id] = (key, sub)
     ranked = sorted(best.values(), key=lambda pair: pair[0])
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(best)))}
-    return [_standing(i, sub, users[sub.user_id], revealed)
+    return [_standing(i, sub, users[sub.user_id], revealed, ladders.get(sub.user_id))
             for i, (_, sub) in enumerate(ranked, 1)]
+
+
+def _counted(sub: Any, revealed: bool) -> float | None:
+    """The score that ranks: the final one once revealed (see grades.counted_score)."""
+    return sub.final_score if revealed and sub.final_score is not None else sub.score
+
+
+def ladder_figures(subs: Sequence[Any], higher_is_better: bool = True,
+                   step: float = LADDER_STEP) -> dict[int, float]:
+    """Each user's public figure by the Ladder rule, over their submissions in time order.
+
+    A figure is released only when a submission's public metric beats the one shown by
+    at least `step`, and then rounded towards worse to a multiple of `step`, so neither
+    small gains nor the exact value are ever shown: probing the public half with many
+    submissions learns at most one step per release.
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    shown: dict[int, float] = {}
+    for sub in sorted(subs, key=lambda s: (as_utc(s.submitted_at), s.id)):
+        if sub.metric_public is None:
+            continue
+        value = sign * sub.metric_public  # larger is better from here on
+        previous = shown.get(sub.user_id)
+        if previous is None or value >= previous + step:
+            # a tiny epsilon: 0.97 / 0.005 is 193.99999999999997 in floating point
+            shown[sub.user_id] = math.floor(value / step + 1e-9) * step
+    return {user: round(sign * value, 10) for user, value in shown.items()}
 
 
 def _metric(sub: Any, revealed: bool) -> float | None:
@@ -153,12 +193,14 @@ def _metric(sub: Any, revealed: bool) -> float | None:
     return sub.metric_public
 
 
-def _standing(rank: int, sub: Any, user: User, revealed: bool) -> Standing:
+def _standing(rank: int, sub: Any, user: User, revealed: bool,
+              ladder: float | None) -> Standing:
+    public = sub.metric_public if revealed else ladder
     return Standing(
         rank=rank, user_id=user.id, username=user.username, name=user.name or user.username,
         pseudonym=display_pseudonym(user), opted_out=user.leaderboard_opt_out,
-        score=sub.score or 0.0, max_score=sub.max_score or 0.0, metric=_metric(sub, revealed),
-        metric_public=sub.metric_public,
+        score=_counted(sub, revealed) or 0.0, max_score=sub.max_score or 0.0,
+        metric=_metric(sub, revealed) if revealed else ladder, metric_public=public,
         metric_private=sub.metric_private if revealed else None,
         submitted_at=as_utc(sub.submitted_at), submission_id=sub.id,
     )
@@ -187,10 +229,28 @@ def course_totals(session: Session, cas: Sequence[CourseAssignment],
     Ranked by total score, then by who reached it first (the latest of the
     counted submissions' times, earlier is better).
     """
+    hib = higher_is_better or {}
+    stamps = tuple((ca.id, _stamp(ca, deadline_passed(ca, now),
+                                  hib.get(ca.assignment_slug, True))) for ca in cas)
+    key = (_database(session), stamps)
+    with _lock:
+        hit = _totals_cache.get(key)
+    if hit is not None:
+        return hit
+    totals = _totals(session, cas, hib, now)
+    with _lock:
+        if len(_totals_cache) >= _TOTALS_ENTRIES:
+            _totals_cache.clear()
+        _totals_cache[key] = totals
+    return totals
+
+
+def _totals(session: Session, cas: Sequence[CourseAssignment], higher_is_better: dict[str, bool],
+            now: datetime | None) -> list[Total]:
     acc: dict[int, dict[str, Any]] = {}
     maxima: dict[str, float] = {}
     for ca in cas:
-        hib = (higher_is_better or {}).get(ca.assignment_slug, True)
+        hib = higher_is_better.get(ca.assignment_slug, True)
         for s in standings(session, ca, higher_is_better=hib, now=now):
             entry = acc.setdefault(s.user_id, {"s": s, "per": {}, "at": s.submitted_at})
             entry["per"][ca.assignment_slug] = s.score

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.models import LoginSession, User, utcnow
@@ -36,21 +36,22 @@ def start(session: Session, user: User, max_age: timedelta = DEFAULT_MAX_AGE) ->
 
 
 def load(session: Session, cookie_id: str, max_age: timedelta = DEFAULT_MAX_AGE) -> User | None:
-    """The user of a live session, or None (unknown, ended or expired)."""
+    """The user of a live session, or None (unknown, ended or expired). One query: it runs
+    on every request."""
     user_id, _, key = cookie_id.partition(":")
     if not key or not user_id.isdigit():
         return None
-    row = session.get(LoginSession, _hash(key))
-    if row is None or row.user_id != int(user_id) or _expired(row, max_age):
+    found = session.execute(
+        select(User, LoginSession.created_at).join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.key_hash == _hash(key), User.id == int(user_id))).first()
+    if found is None or _expired(found.created_at, max_age):
         return None
-    user = session.get(User, row.user_id)
-    if user is not None:
-        user.login_session_key = key
+    user = found.User
+    user.login_session_key = key
     return user
 
 
-def _expired(row: LoginSession, max_age: timedelta) -> bool:
-    created = row.created_at
+def _expired(created: datetime, max_age: timedelta) -> bool:
     if created.tzinfo is None:  # SQLite returns naive UTC
         created = created.replace(tzinfo=UTC)
     return datetime.now(UTC) - created > max_age

@@ -15,8 +15,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.models import (
@@ -28,7 +29,7 @@ from server.models import (
     Submission,
     User,
 )
-from server.services.access import can_view_submission, is_course_staff
+from server.services.access import can_view_submission, enrollment_role, is_course_staff
 from server.services.grades import as_utc
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_SOURCE_KB = 256
 #: statuses that are our fault and so never count against the daily limit
 NOT_COUNTED = ("internal_error",)
-#: SQLite has no row locks: one web process (the SQLite set-up) counts and inserts in turn
+#: SQLite has no row locks: a web process's threads count and insert in turn (and
+#: `_lock_user` takes the database's write lock against the other processes)
 _SQLITE_WRITE_LOCK = threading.Lock()
 
 
@@ -101,6 +103,11 @@ def submissions_today(session: Session, user: User, ca: CourseAssignment,
             or_(Submission.status.is_(None), Submission.status.not_in(NOT_COUNTED)),
         )
     ) or 0
+
+
+def _counts_today(sub: Any, start: datetime) -> bool:
+    """`submissions_today`'s rule for one row already loaded."""
+    return as_utc(sub.submitted_at) >= start and sub.status not in NOT_COUNTED
 
 
 def submissions_left(session: Session, user: User, ca: CourseAssignment,
@@ -172,9 +179,13 @@ def _insert(session: Session, user: User, ca: CourseAssignment, upload: Upload, 
 
 
 def _lock_user(session: Session, user: User) -> None:
-    """Serialise one user's concurrent uploads so the daily limit holds (PostgreSQL)."""
+    """Serialise one user's concurrent uploads so the daily limit holds: a row lock on
+    PostgreSQL; on SQLite a no-op write that takes the database's write lock before the
+    count, since several web processes may take uploads at once."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    else:
+        session.execute(update(User).where(User.id == user.id).values(id=User.id))
 
 
 def _notify(session: Session) -> None:
@@ -190,6 +201,26 @@ def visible_submission(session: Session, user: User | None, submission_id: int
     if submission is None or not can_view_submission(session, user, submission):
         return None
     return submission
+
+
+def status_head(session: Session, user: User, submission_id: int) -> tuple[Any, bool] | None:
+    """What a status poll needs of a submission, without its source or result, and
+    whether `user` is course staff; None if `user` may not see it (the rule of
+    `access.can_view_submission`: the owner while enrolled, and course staff).
+    Two indexed queries."""
+    head = session.execute(
+        select(Submission.id, Submission.user_id, Submission.state, Submission.status,
+               Submission.score, Submission.max_score, Submission.attempts,
+               Submission.graded_at, CourseAssignment.course_id, CourseAssignment.deadline)
+        .join(CourseAssignment, CourseAssignment.id == Submission.course_assignment_id)
+        .where(Submission.id == submission_id)).first()
+    if head is None or not getattr(user, "is_authenticated", False):
+        return None
+    role = enrollment_role(session, user, head.course_id)
+    staff = user.role == "admin" or role == "instructor"
+    if not staff and (head.user_id != user.id or role is None):
+        return None
+    return head, staff
 
 
 def user_submissions(session: Session, user: User, ca: CourseAssignment) -> list[Submission]:
@@ -217,33 +248,51 @@ class AssignmentRow:
     ca: CourseAssignment
     title: str
     summary: str
-    best: Submission | None
+    #: the best submission's id, max_score, …: a plain row, not the whole submission
+    best: Any
     best_score: float | None  #: after late penalties
     submissions_left: int | None
     count: int
     closed: bool
 
 
+#: what the course page needs of a submission: never its source or result
+_ROW_COLUMNS = (Submission.id, Submission.course_assignment_id, Submission.state,
+                Submission.status, Submission.score, Submission.max_score,
+                Submission.submitted_at)
+
+
 def course_rows(session: Session, user: User, cas: list[CourseAssignment],
                 assignments: dict, now: datetime | None = None) -> list[AssignmentRow]:
-    """The enabled assignments of a course as `user` sees them, in teaching order."""
+    """The enabled assignments of a course as `user` sees them, in teaching order.
+
+    One query for all of them (the user's submissions, only the columns shown); the best
+    score and today's count come from those rows."""
     from server.services.grades import effective_score
 
     now = now or datetime.now(UTC)
+    mine: dict[int, list[Any]] = {ca.id: [] for ca in cas}
+    if mine:
+        for sub in session.execute(select(*_ROW_COLUMNS).where(
+                Submission.user_id == user.id, Submission.course_assignment_id.in_(mine))):
+            mine[sub.course_assignment_id].append(sub)
+    today = day_start(now)
     rows = []
     for ca in cas:
         definition = assignments.get(ca.assignment_slug)
-        subs = user_submissions(session, user, ca)
+        subs = mine[ca.id]
         scored = [(effective_score(s, ca), s) for s in subs]
         scored = [(score, s) for score, s in scored if score is not None]
         best_score, best = max(scored, key=lambda pair: (pair[0], -pair[1].id),
                                default=(None, None))
+        limit = ca.daily_submission_limit
+        left = None if limit is None else max(
+            0, limit - sum(_counts_today(s, today) for s in subs))
         cutoff = as_utc(ca.hard_cutoff)
         rows.append(AssignmentRow(
             ca=ca, title=definition.title if definition else ca.assignment_slug,
             summary=definition.summary if definition else "",
-            best=best, best_score=best_score,
-            submissions_left=submissions_left(session, user, ca, now), count=len(subs),
+            best=best, best_score=best_score, submissions_left=left, count=len(subs),
             closed=cutoff is not None and now > cutoff))
     order = {slug: getattr(a, "order", 100) for slug, a in assignments.items()}
     return sorted(rows, key=lambda r: (order.get(r.ca.assignment_slug, 1000),

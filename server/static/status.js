@@ -34,13 +34,22 @@
   }
 
   function poll() {
+    // "no-cache": the browser revalidates with If-None-Match and an unchanged status
+    // costs the server a 304
     fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin",
-                 cache: "no-store" })
+                 cache: "no-cache" })
       .then(function (r) {
+        if (r.status === 503) {  // the server is busy: wait as long as it asks
+          failures += 1;
+          var wait = 1000 * (parseInt(r.headers.get("Retry-After"), 10) || 2);
+          window.setTimeout(poll, Math.max(wait, delay));
+          return null;
+        }
         if (!r.ok) { throw new Error("HTTP " + r.status); }
         return r.json();
       })
       .then(function (data) {
+        if (data === null) { return; }
         failures = 0;
         document.getElementById("status-badge").innerHTML = data.badge_html;
         if (data.done) { finish(data); return; }

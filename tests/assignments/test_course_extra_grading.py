@@ -65,13 +65,15 @@ def test_digits_grades_quickly_and_reports_leaderboard_metrics(store):
     assert confusion.shape == (10, 10) and confusion.sum() == public.size
     assert np.array_equal(confusion.sum(axis=1), np.bincount(labels[public], minlength=10))
     message = next(c.message for c in result.checks if c.name == "accuracy on hidden test set")
-    assert f"accuracy {metrics['accuracy_public']:.4f} on the public half (148 images)" in message
+    assert (f"accuracy {metrics['accuracy_public']:.4f} of your network on the public half "
+            "(148 images)") in message
     assert "misclassified" not in result.artifacts  # indices would point into MNIST's pictures
     assert result.provenance["datasets"]["digits"].startswith("sha256:")
 
 
 def test_digits_partial_credit_follows_the_rubric(store):
-    """An accuracy between the thresholds earns a linear share of the check's points."""
+    """An accuracy between the thresholds earns a linear share of the check's points: of
+    the public half's accuracy now, of the whole set's in the final score."""
     assignment = REGISTRY.assignment("digits")
     rubric = REGISTRY.rubric_for("digits")
     strict = type(rubric)(name="digits-test", assignment="digits", points=rubric.points,
@@ -79,8 +81,10 @@ def test_digits_partial_credit_follows_the_rubric(store):
     result = grade_submission(assignment.reference_path.read_text(), assignment, rubric=strict,
                               datasets=store, seed=4)
     check = next(c for c in result.checks if c.name == "accuracy on hidden test set")
-    expected = (result.metrics["accuracy"] - 0.5) / (1.01 - 0.5) * check.max_score
+    expected = (result.metrics["accuracy_public"] - 0.5) / (1.01 - 0.5) * check.max_score
     assert not check.passed and check.score == pytest.approx(expected, abs=1e-5)
+    final = (result.metrics["accuracy"] - 0.5) / (1.01 - 0.5) * check.max_score
+    assert result.final_score - result.score == pytest.approx(final - expected, abs=1e-5)
 
 
 def test_gradient_descent_visible_checks_only(store):

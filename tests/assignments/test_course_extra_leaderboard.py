@@ -14,14 +14,21 @@ from server.services import leaderboard
 
 pytestmark = pytest.mark.sandbox
 
-#: appended to the reference: the first predictions (of test images in a per-run order)
-#: are made wrong, so the same model scores a little worse, still with full marks
-WORSE = {"digits": "    p[:10] = (p[:10] + 1) % 10\n", "mnist-binary": "    p[:3] = 1 - p[:3]\n"}
+#: appended to the reference: the trained model is worsened a little (the score is the
+#: model's, so that is the way to score worse): digits by a push towards class 0 that costs
+#: a few public images, still with full marks; mnist-binary by a push towards 0 that costs
+#: more than one Ladder step (0.005) of public test error, so some partial credit
+WORSE = {"digits": "    W, b = m[-1]\n    m = m[:-1] + [(W, b + 5.0 * (np.arange(10) == 0)"
+                   ".reshape(10, 1))]\n",
+         "mnist-binary": "    m = {**m, 'b2': m['b2'] - 6.0}\n"}
+#: whether the worse model keeps full marks
+WORSE_FULL_MARKS = {"digits": True, "mnist-binary": False}
 
 
 def worse_source(reference: str, slug: str) -> str:
-    return (reference + "\n\n_reference_predict = predict\n\n\ndef predict(model, X):\n"
-            "    p = _reference_predict(model, X).copy()\n" + WORSE[slug] + "    return p\n")
+    return (reference + "\n\n_reference_train = train\n\n\ndef train(X_train, y_train, "
+            "seed=0):\n    m = _reference_train(X_train, y_train, seed)\n" + WORSE[slug]
+            + "    return m\n")
 
 
 def grade_queue(state, metric: str, seed: int) -> None:
@@ -63,7 +70,9 @@ def run_leaderboard(state, client, auth, make_course, make_course_assignment, ma
     with state.session_factory() as session:
         rows = session.query(Submission).filter_by(course_assignment_id=ca.id).all()
         assert {r.status for r in rows} == {"graded"}
-        assert all(r.score == r.max_score for r in rows), [r.result["checks"] for r in rows]
+        full = [r.score == r.max_score for r in rows]
+        assert all(full) or not WORSE_FULL_MARKS[slug] and any(full), \
+            [r.result["checks"] for r in rows]
         for row in rows:  # the leaderboard columns come from the result's metrics
             metrics = row.result["metrics"]
             assert row.metric_public == metrics[f"{assignment.metric}_public"]
@@ -90,4 +99,4 @@ def test_mnist_binary_leaderboard_ranks_lower_test_error_first(
         pytest.skip("MNIST is not prepared: run `neurograde datasets prepare` first")
     standings = run_leaderboard(state, client, auth, make_course, make_course_assignment,
                                 make_user, make_submission, "mnist-binary")
-    assert standings[0][1] < standings[1][1] <= 0.006
+    assert standings[0][1] < standings[1][1] <= 0.02

@@ -124,7 +124,8 @@ def digits_rubric() -> RubricDef:
 
 
 def test_mnist_mechanics_on_digits(store):
-    """Shuffled test images, un-shuffled predictions, pictures, partial credit (fast data)."""
+    """The model-based score, pictures of the public half, a predict that does not follow
+    its network (fast data)."""
     assignment = REGISTRY.assignment("mnist")
     result = grade_submission(assignment.reference_path.read_text(), assignment,
                               rubric=digits_rubric(), datasets=store, seed=11)
@@ -138,8 +139,8 @@ def test_mnist_mechanics_on_digits(store):
     failed = {c.name: c for c in constant.checks if not c.passed}
     assert list(failed) == ["accuracy on hidden test set"]
     assert failed["accuracy on hidden test set"].score == 0
-    assert "Every image was predicted as 1" in failed["accuracy on hidden test set"].message
-    assert constant.metrics["accuracy"] == pytest.approx(np.mean(labels == 1))
+    assert "does not follow the model" in failed["accuracy on hidden test set"].message
+    assert "accuracy" not in constant.metrics
 
 
 def test_verify_reports_a_case_that_misses_its_outcome(tmp_path, store):

@@ -59,7 +59,11 @@ def test_tokens_are_hashed_looked_up_and_revoked(db):
     assert row.token_hash == tokens.hash_token(plaintext) and plaintext not in row.token_hash
     assert row.last_used_at is None
     assert tokens.lookup_token(db, plaintext).id == user.id
+    assert tokens.touch_token(db) is True  # first use: recorded
+    db.refresh(row)
     assert row.last_used_at is not None
+    assert tokens.lookup_token(db, plaintext).id == user.id
+    assert tokens.touch_token(db) is False  # used a moment ago: no write on this read
     assert tokens.lookup_token(db, "") is None and tokens.lookup_token(db, "ngt_wrong") is None
     tokens.revoke_token(db, row)
     assert tokens.lookup_token(db, plaintext) is None

@@ -79,3 +79,35 @@ def live_url(app):
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
     thread.join(timeout=5)
+
+
+class StatementCounter:
+    """The SQL statements an engine runs while the counter is open (`with counter:`)."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.statements = engine, []
+
+    def _record(self, _conn, _cursor, statement, _params, _context, _many) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        from sqlalchemy import event
+
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def statements(state) -> StatementCounter:
+    """`with statements: …` records every SQL statement the app's engine runs."""
+    return StatementCounter(state.engine)
