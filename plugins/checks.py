@@ -15,6 +15,7 @@ gathers a module's checks in definition order.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from types import ModuleType
 
@@ -33,8 +34,14 @@ def check(name: str, *, points: float = 1.0, visible: bool = False,
     the check fails (an `Outcome.hint` or `CheckFailed.hint` replaces it).
     """
 
+    # the check belongs to the module that declares it, even when it wraps a function
+    # shared between assignments (collect_checks keeps each module's own)
+    module = sys._getframe(1).f_globals.get("__name__")
+
     def decorate(function: Callable[[CheckContext], CheckReturn]) -> CheckDef:
-        return CheckDef(name=name, run=_outcome_of(function), points=points,
+        run = _outcome_of(function)
+        run.__module__ = module or run.__module__
+        return CheckDef(name=name, run=run, points=points,
                         visibility="visible" if visible else "hidden", hint=hint)
 
     return decorate

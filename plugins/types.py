@@ -167,6 +167,10 @@ class AssignmentDef:
     #: translated handouts by language code ("ru", "zh"); `handout` is the English one
     handouts: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.metric, Metric):  # one source for the direction
+            object.__setattr__(self, "metric_higher_is_better", self.metric.higher_is_better)
+
     @property
     def leaderboard_metric(self) -> Metric | None:
         """`metric` as a `Metric` (a plain name gets the default format)."""

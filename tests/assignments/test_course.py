@@ -40,7 +40,7 @@ def test_mnist_rubrics_can_be_swapped_by_name(registry):
     assert default.params["full_credit_accuracy"] == 0.95
     assert default.params["zero_credit_accuracy"] == 0.90
     assert strict.params["full_credit_accuracy"] == 0.97
-    assert registry.assignment("mnist").metric == "accuracy"
+    assert registry.assignment("mnist").metric_name == "accuracy"
     assert registry.assignment("mnist").limits.memory_mb == 2048
 
 

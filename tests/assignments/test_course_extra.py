@@ -45,8 +45,9 @@ def test_registered_in_teaching_order_with_default_rubrics(registry):
 
 def test_metric_assignments_rank_the_right_way(registry):
     digits, binary = registry.assignment("digits"), registry.assignment("mnist-binary")
-    assert (digits.metric, digits.metric_higher_is_better) == ("accuracy", True)
-    assert (binary.metric, binary.metric_higher_is_better) == ("test_error", False)
+    assert (digits.metric_name, digits.metric_higher_is_better) == ("accuracy", True)
+    assert (binary.metric_name, binary.metric_higher_is_better) == ("test_error", False)
+    assert binary.leaderboard_metric.show(0.0123) == "1.23%"
     assert binary.datasets == ("mnist",) and digits.datasets == ("digits",)
     assert registry.rubric_for("mnist-binary").params["full_credit_error"] == 0.003
     assert registry.rubric_for("digits").params["full_credit_accuracy"] == 0.95

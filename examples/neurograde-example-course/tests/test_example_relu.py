@@ -1,8 +1,7 @@
 """The example assignment grades its reference and its known-bad cases as declared."""
 
-import pytest
-
 import neurograde_example_course
+import pytest
 
 SLUG = "example-relu"
 
