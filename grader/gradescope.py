@@ -86,7 +86,7 @@ def grade_folder(root: Path, slug: str) -> dict[str, Any]:
         result = grade_submission(
             file.read_bytes(), assignment, rubric=registry.rubric_for(slug, None),
             datasets=DatasetStore(registry.datasets, dataset_cache_dir()), plugin=plugin)
-    data = results_json(result, assignment.metric, assignment.metric_higher_is_better)
+    data = results_json(result, assignment.metric_name, assignment.metric_higher_is_better)
     if result.status == "internal_error":
         data["output"] = "The grader failed (not your fault); please resubmit.\n\n" + data["output"]
     out = root / "results"

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from plugins.types import CheckContext, Outcome, StudentCallError
+from plugins.types import CheckContext, CheckFailed, Outcome, StudentCallError
 
 #: float32 machine epsilon (≈ 1.19e-7): the precision of a student computing in float32
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
@@ -38,7 +38,11 @@ GRAD_ATOL = 1e-7
 
 
 def student_check(run: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
-    """Turn a `StudentCallError` raised inside a check into a failed `Outcome`."""
+    """Turn a `StudentCallError` raised inside a check into a failed `Outcome`.
+
+    Not needed with `@check` (nor under the engine, which does the same); kept for
+    checks written as plain functions for `CheckDef`.
+    """
 
     @functools.wraps(run)
     def wrapper(ctx: CheckContext) -> Outcome:
@@ -127,6 +131,25 @@ def mismatch(what: str, got: Any, expected: Any, *, show_expected: bool = False,
     if got_a.ndim == 0:
         return f"{what} is wrong (got {_fmt(got_a)}){note}"
     return f"{what} is wrong in {int(wrong.sum())} of {wrong.size} elements{note}"
+
+
+def expect_close(what: str, got: Any, expected: Any, *, show_expected: bool = False,
+                 rtol: float = RTOL, atol: float = ATOL, hint: str | None = None) -> None:
+    """Fail the running check with `mismatch`'s message unless `got` matches `expected`."""
+    problem = mismatch(what, got, expected, show_expected=show_expected, rtol=rtol, atol=atol)
+    if problem:
+        raise CheckFailed(problem, hint)
+
+
+def expect_gradient(what: str, got: Any, true: Any,
+                    variants: Mapping[str, np.ndarray] | None = None, *,
+                    rtol: float = GRAD_RTOL, atol: float = GRAD_ATOL,
+                    hint: str | None = None, suffix: str = "") -> None:
+    """Fail the running check with "`what` <diagnosis>`suffix`" unless `got` matches the
+    `true` gradient (see `describe_gradient_error`; `variants` name typical mistakes)."""
+    words = describe_gradient_error(got, true, variants, rtol=rtol, atol=atol)
+    if words:
+        raise CheckFailed(f"{what} {words}{suffix}", hint)
 
 
 def threshold_credit(value: float, full: float, zero: float) -> float:

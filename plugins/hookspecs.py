@@ -1,7 +1,7 @@
 """The plugin contract: every hook neurograde calls, in one place.
 
 Each hookspec's docstring is its documentation (mirrored in docs/plugins.md).
-A plugin implements any subset with `@hookimpl` from `plugins`.
+A plugin implements any subset with `@hookimpl` from `neurograde`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import pluggy
 
-from plugins.types import AssignmentDef, DatasetDef, RubricDef
+from plugins.types import AssignmentDef, DatasetDef, RendererDef, RubricDef
 
 hookspec = pluggy.HookspecMarker("neurograde")
 
@@ -21,7 +21,9 @@ def neurograde_register_assignments() -> Iterable[AssignmentDef]:
 
     Each `AssignmentDef` carries a unique slug, handout (Markdown), starter code,
     the path of a reference solution, its checks, resource limits, the datasets it
-    needs and the imports it forbids. Slugs must be unique across all plugins.
+    needs, the imports it forbids, its leaderboard metric and its own rubrics.
+    Slugs must be unique across all plugins. `load_assignment(__file__, ...)` builds
+    one from the folder convention.
     """
 
 
@@ -41,4 +43,15 @@ def neurograde_register_rubrics() -> Iterable[RubricDef]:
 
     A rubric names the assignment it applies to; an instructor picks one by name
     per course assignment (the assignment's `default_rubric` otherwise).
+    """
+
+
+@hookspec
+def neurograde_register_renderers() -> Iterable[RendererDef]:
+    """Return picture renderers, each keyed by the artifact it draws.
+
+    A `RendererDef` whose `key` is in a graded result's `artifacts` draws that
+    artifact as a PNG on the submission page: `render(value, context)` gets the
+    artifact's JSON value and a `RenderContext` (all artifacts and metrics, the
+    assignment's slug, the trusted dataset store). Keys must be unique across plugins.
     """

@@ -19,10 +19,20 @@ ENTRY_POINT_GROUP = "neurograde"
 #: Set to 1 to skip third-party plugins (tests, debugging), like PYTEST_DISABLE_PLUGIN_AUTOLOAD.
 DISABLE_AUTOLOAD_ENV = "NEUROGRADE_DISABLE_PLUGIN_AUTOLOAD"
 
-#: Built-in features are ordinary plugins registered through the same hooks.
+#: Built-in features are ordinary plugins registered through the same hooks: the
+#: datasets, the renderers and each assignment of the built-in course on its own.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.builtin_datasets",
-    "assignments",
+    "plugins.builtin_renderers",
+    "assignments.sigmoid",
+    "assignments.mse_loss",
+    "assignments.backprop_221",
+    "assignments.gradient_descent",
+    "assignments.minibatch",
+    "assignments.xor",
+    "assignments.digits",
+    "assignments.mnist_binary",
+    "assignments.mnist",
 )
 
 

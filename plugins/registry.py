@@ -15,7 +15,15 @@ from typing import Any
 
 import pluggy
 
-from plugins.types import AssignmentDef, CheckDef, DatasetDef, Limits, RubricDef
+from plugins.types import (
+    AssignmentDef,
+    CheckDef,
+    DatasetDef,
+    Limits,
+    Metric,
+    RendererDef,
+    RubricDef,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,8 @@ class Registry:
     assignments: dict[str, AssignmentDef] = field(default_factory=dict)
     datasets: dict[str, DatasetDef] = field(default_factory=dict)
     rubrics: dict[str, RubricDef] = field(default_factory=dict)
+    #: artifact key -> the renderer that draws it
+    renderers: dict[str, RendererDef] = field(default_factory=dict)
     #: plugin name -> plugin providing each entry, for messages and provenance
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     #: plugin name -> human-readable reason it (partly) failed
@@ -82,6 +92,8 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         ("assignment", pm.hook.neurograde_register_assignments, registry.assignments,
          _check_assignment),
         ("rubric", pm.hook.neurograde_register_rubrics, registry.rubrics, _check_rubric),
+        ("renderer", pm.hook.neurograde_register_renderers, registry.renderers,
+         _check_renderer),
     ):
         for impl in hook.get_hookimpls():
             try:
@@ -104,13 +116,17 @@ def _register_items(registry: Registry, kind: str, target: dict[str, Any],
         error = _validated(validate, item, kind)
         if error:
             _record(registry, impl.plugin_name, error)
-        else:
-            _add(registry, target, kind, item, impl.plugin_name)
+            continue
+        _add(registry, target, kind, item, impl.plugin_name)
+        if kind == "assignment":  # an assignment's own rubrics register with it
+            for rubric in item.rubrics:
+                _add(registry, registry.rubrics, "rubric", rubric, impl.plugin_name)
 
 
 def _add(registry: Registry, target: dict[str, Any], kind: str, item: Any,
          plugin: str) -> None:
-    key = item.slug if kind == "assignment" else item.name
+    key = {"assignment": "slug", "renderer": "key"}.get(kind, "name")
+    key = getattr(item, key)
     if key in target:
         first = registry.owners[(kind, key)]
         raise PluginConflict(
@@ -183,7 +199,7 @@ _NUMBER = (int, float)
 _ASSIGNMENT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "slug": str, "title": str, "handout": str, "starter": str, "reference_path": Path,
     "limits": Limits, "default_rubric": (str, type(None)), "order": int,
-    "metric": (str, type(None)), "metric_higher_is_better": bool,
+    "metric": (str, Metric, type(None)), "metric_higher_is_better": bool,
     "cases_dir": (Path, type(None)), "summary": str,
 }
 
@@ -195,6 +211,12 @@ def _check_assignment(a: Any) -> Iterable[str]:
     problems = _field_types(a, _ASSIGNMENT_FIELDS)
     problems += _sequence_of("datasets", a.datasets, str)
     problems += _sequence_of("forbidden_imports", a.forbidden_imports, str)
+    problems += _sequence_of("rubrics", a.rubrics, RubricDef)
+    problems += [f"rubric {r.name!r} is for assignment {r.assignment!r}"
+                 for r in a.rubrics if isinstance(r, RubricDef) and r.assignment != a.slug]
+    if not isinstance(a.handouts, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in a.handouts.items()):
+        problems.append("handouts must map language codes to Markdown text")
     if isinstance(a.slug, str) and (not a.slug or not a.slug.replace("-", "").isalnum()
                                     or a.slug.lower() != a.slug):
         problems.append(f"slug {a.slug!r} must be lower-case letters, digits and dashes")
@@ -242,6 +264,19 @@ def _check_dataset(d: Any) -> Iterable[str]:
     if not isinstance(d.hidden, frozenset | set) or not all(isinstance(h, str)
                                                            for h in d.hidden):
         yield "hidden must be a frozenset of array names"
+
+
+def _check_renderer(r: Any) -> Iterable[str]:
+    if not isinstance(r, RendererDef):
+        yield f"expected RendererDef, got {type(r).__name__}"
+        return
+    yield from _field_types(r, {"key": str, "title": str, "caption": str, "order": int})
+    if isinstance(r.key, str) and not r.key.replace("_", "").isalnum():
+        yield f"artifact key {r.key!r} must be letters, digits and underscores"
+    if not callable(r.render):
+        yield "render must be callable"
+    if r.alt is not None and not callable(r.alt):
+        yield "alt must be callable or None"
 
 
 def _check_rubric(r: Any) -> Iterable[str]:

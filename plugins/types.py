@@ -72,6 +72,18 @@ class StudentCallError(Exception):
     """
 
 
+class CheckFailed(StudentCallError):
+    """A check's verdict: the comparison failed; `str(error)` is the student's message.
+
+    Raised by checklib's `expect_*` helpers and by `fail`, so a check reads top to
+    bottom. `hint`, when given, replaces the check's own hint (like `Outcome.hint`).
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 class CheckContext(Protocol):
     """What a check gets: a line to the sandboxed student module and trusted helpers."""
 
@@ -115,6 +127,22 @@ class CheckDef:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """The figure a leaderboard ranks by: an `Outcome.metrics` key, its direction and how
+    it is shown. A check that reports `<name>_public` / `<name>_private` (see
+    `checklib.split_metrics`) gets the platform's public/private leaderboard."""
+
+    name: str
+    higher_is_better: bool = True
+    format: str = "{:.4f}"  #: `str.format` pattern of one value, e.g. "{:.2%}"
+    label: str = ""  #: column heading; the name when empty
+
+    def show(self, value: float | None) -> str:
+        """`value` formatted for a page ("—" when there is none)."""
+        return "—" if value is None else self.format.format(value)
+
+
+@dataclass(frozen=True)
 class AssignmentDef:
     """An assignment as a plugin registers it."""
 
@@ -129,10 +157,34 @@ class AssignmentDef:
     forbidden_imports: tuple[str, ...] = ML_FRAMEWORKS
     default_rubric: str | None = None
     order: int = 100  #: teaching order on the course page
-    metric: str | None = None  #: name of the metric the leaderboard ranks by, e.g. "accuracy"
-    metric_higher_is_better: bool = True
+    #: what the leaderboard ranks by: a `Metric`, or just its name (e.g. "accuracy")
+    metric: Metric | str | None = None
+    metric_higher_is_better: bool = True  #: direction when `metric` is a plain name
     cases_dir: Path | None = None  #: known-bad solutions, see docs/plugins.md
     summary: str = ""
+    #: the assignment's own rubrics, registered with it (others come from the rubrics hook)
+    rubrics: tuple[RubricDef, ...] = ()
+    #: translated handouts by language code ("ru", "zh"); `handout` is the English one
+    handouts: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.metric, Metric):  # one source for the direction
+            object.__setattr__(self, "metric_higher_is_better", self.metric.higher_is_better)
+
+    @property
+    def leaderboard_metric(self) -> Metric | None:
+        """`metric` as a `Metric` (a plain name gets the default format)."""
+        if isinstance(self.metric, str):
+            return Metric(self.metric, higher_is_better=self.metric_higher_is_better)
+        return self.metric
+
+    @property
+    def metric_name(self) -> str | None:
+        return self.metric.name if isinstance(self.metric, Metric) else self.metric
+
+    def handout_for(self, language: str | None) -> str:
+        """The handout in `language` when translated, else the English one."""
+        return self.handouts.get(language or "", self.handout)
 
 
 @dataclass(frozen=True)
@@ -147,6 +199,38 @@ class RubricDef:
     description: str = ""
     #: imports refused for this rubric (static scan + sandbox); None = the assignment's list
     forbidden_imports: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RendererDef:
+    """Draws one picture from the artifact `key` of a graded result.
+
+    `render(value, context)` gets the artifact's JSON value and a `RenderContext` and
+    returns PNG bytes, or raises `NoPicture` when there is nothing to draw. `alt(value)`
+    describes the picture in words (its alt text); `caption` is shown under it.
+    """
+
+    key: str
+    render: Callable[[Any, RenderContext], bytes]
+    title: str = ""
+    caption: str = ""
+    alt: Callable[[Any], str] | None = None
+    order: int = 100  #: position among a result's pictures
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a renderer may read besides its artifact: the whole result's artifacts and
+    metrics, the assignment's slug, and the trusted `datasets` store (test images)."""
+
+    artifacts: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    assignment: str
+    datasets: Any = None
+
+
+class NoPicture(LookupError):
+    """The result has nothing this renderer can draw."""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "submit": ("server.client:submit",),
     "lti": ("server.lti.cli:lti",),
     "export": ("grader.gradescope_export:export",),
+    "new": ("grader.scaffold:new",),
 }
 DEMO_COURSE, DEMO_TITLE = "nn101", "Neural networks from scratch"
 DEMO_INSTRUCTOR, DEMO_STUDENTS = "teacher", ("alice", "bob", "carol")

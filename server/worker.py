@@ -294,7 +294,7 @@ class Worker:
             self.jobs_done += 1
             return
         metric = getattr(self.state.registry.assignments.get(
-            job.course_assignment.assignment_slug), "metric", None)
+            job.course_assignment.assignment_slug), "metric_name", None)
         written = self._persist(lambda s: queue.complete(
             s, job.id, token, result, max_attempts=self.settings.max_attempts, metric=metric),
             "complete")

@@ -6,13 +6,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from plugins import CheckContext, CheckDef, Outcome, StudentCallError
-from plugins.checklib import (
+from neurograde import (
+    CheckContext,
+    Outcome,
+    StudentCallError,
     as_float,
     central_difference,
+    check,
     diagnose_gradients,
-    mismatch,
-    student_check,
+    expect_close,
+    fail,
 )
 
 NAMES = ("w1", "w2", "w3", "w4", "w5", "w6", "b1", "b2", "b3")
@@ -131,27 +134,31 @@ def _random_gradient_problems(ctx: CheckContext) -> dict[str, str]:
 
 
 def gradient_check(name: str):
-    @student_check
-    def run(ctx: CheckContext) -> Outcome:
+    """The check of ∂L/∂`name` on random networks."""
+
+    @check(f"gradient check: {name}", points=1, hint=f"∂L/∂{name} by the chain rule")
+    def run(ctx):
         problems = _random_gradient_problems(ctx)
         if name in problems:
-            return Outcome(False, f"∂L/∂{name} {problems[name]} (compared with finite "
-                                  "differences of the loss on random networks)")
-        return Outcome(True, f"∂L/∂{name} agrees with finite differences")
+            fail(f"∂L/∂{name} {problems[name]} (compared with finite differences of the loss "
+                 "on random networks)")
+        return f"∂L/∂{name} agrees with finite differences"
 
     return run
 
 
-@student_check
+@check("feedforward example", points=1, visible=True,
+       hint="h1, h2 from the inputs, then o1 from h1, h2")
 def feedforward_example(ctx: CheckContext) -> Outcome:
     params = {n: (1.0 if n in ("w2", "w4", "w6") else 0.0) for n in NAMES}
     what = "feedforward with w2 = w4 = w6 = 1, other parameters 0, on x = [2, 3]"
     got = as_float(ctx.call("feedforward", params, np.array([2.0, 3.0])), what)
-    problem = mismatch(what, got, FEEDFORWARD_EXAMPLE, show_expected=True)
-    return Outcome(problem is None, problem or "0.7216325609518421, as in the handout")
+    expect_close(what, got, FEEDFORWARD_EXAMPLE, show_expected=True)
+    return "0.7216325609518421, as in the handout"
 
 
-@student_check
+@check("Alice example gradients", points=2, visible=True,
+       hint="∂L/∂w1 = ∂L/∂o1 · ∂o1/∂h1 · ∂h1/∂w1")
 def alice_example(ctx: CheckContext) -> Outcome:
     params = {n: (1.0 if n.startswith("w") else 0.0) for n in NAMES}
     got = _read_gradients(ctx.call("gradients", params, ALICE_X, 1.0))
@@ -163,15 +170,14 @@ def alice_example(ctx: CheckContext) -> Outcome:
     return Outcome(True, "all nine gradients of the Alice example are right")
 
 
-@student_check
+@check("feedforward on random networks", points=1, hint="random weights, biases and inputs")
 def feedforward_random(ctx: CheckContext) -> Outcome:
     for _ in range(4):
         params = {n: float(ctx.rng.normal()) for n in NAMES}
         x = ctx.rng.normal(0, 3, size=2)
         got = as_float(ctx.call("feedforward", params, x), "feedforward(params, x)")
-        if problem := mismatch("feedforward on a random network", got,
-                               ctx.reference.feedforward(params, x)):
-            return Outcome(False, problem)
+        expect_close("feedforward on a random network", got,
+                        ctx.reference.feedforward(params, x))
     return Outcome(True, "matches on random networks and inputs")
 
 
@@ -230,7 +236,11 @@ def _full_batch_problem(ctx: CheckContext, data, y_trues) -> str | None:
     return None
 
 
-@student_check
+GRADIENT_CHECKS = tuple(gradient_check(name) for name in NAMES)
+
+
+@check("training on the gender table", points=3,
+       hint="train() must classify held-out people (female if o1 > 0.5)")
 def training(ctx: CheckContext) -> Outcome:
     table = ctx.dataset("gender").arrays
     data, y_trues = np.array(table["data"]), np.array(table["y_trues"])
@@ -254,16 +264,3 @@ def training(ctx: CheckContext) -> Outcome:
                          f"Frank (training loss {loss:.4f}); learn_rate, epochs and seed are "
                          "honoured; one update per person")
 
-
-CHECKS = (
-    CheckDef("feedforward example", feedforward_example, points=1, visibility="visible",
-             hint="h1, h2 from the inputs, then o1 from h1, h2"),
-    CheckDef("Alice example gradients", alice_example, points=2, visibility="visible",
-             hint="∂L/∂w1 = ∂L/∂o1 · ∂o1/∂h1 · ∂h1/∂w1"),
-    CheckDef("feedforward on random networks", feedforward_random, points=1,
-             hint="random weights, biases and inputs"),
-    *(CheckDef(f"gradient check: {name}", gradient_check(name), points=1,
-               hint=f"∂L/∂{name} by the chain rule") for name in NAMES),
-    CheckDef("training on the gender table", training, points=3,
-             hint="train() must classify held-out people (female if o1 > 0.5)"),
-)

@@ -1,7 +1,8 @@
 """Checks of the digits assignment (run in the trusted parent).
 
-The network contract is MNIST's, so the network checks are the mnist
-assignment's own; only the data differ. The test labels never leave this
+The network contract is MNIST's, so the network checks are the course's
+sigmoid-network checks (`assignments/_sigmoid_network.py`, shared with mnist); only
+the data differ. The test labels never leave this
 process, and the accuracy is that of the network `train` returns, evaluated
 here with the reference forward pass.
 """
@@ -10,15 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from assignments.mnist.checks import (
-    forward_check,
-    gradient_check,
-    init_check,
-    network_contract,
-    vectorization_check_of,
-)
-from plugins import CheckContext, CheckDef, Outcome
-from plugins.checklib import as_array, mismatch, student_check, threshold_credit
+from assignments import _sigmoid_network as network
+from assignments._sigmoid_network import network_contract
+from neurograde import CheckContext, Outcome, as_array, check, expect_close, threshold_credit
 from plugins.model_scoring import evaluate_model, public_part_words, read_layers
 
 #: the 2-2-1 network of the backprop assignment: every weight [0, 1], biases 0, x = [2, 3]
@@ -30,15 +25,34 @@ EXAMPLE_OUTPUT = 0.7216325609518421
 SPEED_SIZES, SPEED_BATCH = (64, 100, 10), 1000
 
 
-@student_check
-def forward_example(ctx: CheckContext) -> Outcome:
+@check("forward pass example", points=1, visible=True,
+       hint="A = σ(W @ A + b) layer by layer; the 2-2-1 example gives 0.7216325609518421")
+def forward_example(ctx):
     what = "forward(2-2-1 example network, [[2], [3]])"
     got = as_array(ctx.call("forward", EXAMPLE_PARAMS, EXAMPLE_X), what, (1, 1))
-    problem = mismatch(what, got, [[EXAMPLE_OUTPUT]], show_expected=True)
-    return Outcome(problem is None, problem or f"{what} = {EXAMPLE_OUTPUT}")
+    expect_close(what, got, [[EXAMPLE_OUTPUT]], show_expected=True)
+    return f"{what} = {EXAMPLE_OUTPUT}"
 
 
-@student_check
+init_shapes = check(
+    "init_network shapes", points=1,
+    hint="[(W, b), …] with W of shape (n_out, n_in), b of shape (n_out, 1)")(network.init_check)
+forward_random = check(
+    "forward on small random networks", points=1,
+    hint="A = σ(W @ A + b) layer by layer, one column per example")(network.forward_check)
+gradients = check(
+    "gradient check on small random networks", points=3,
+    hint="C = 1/(2m)·Σ‖a − y‖²: a mean over the batch")(network.gradient_check)
+vectorized = check(
+    "vectorized backprop", points=1,
+    hint="matrix products over the whole batch (W @ X with X of shape (n_in, m)); the CPU "
+         "time is compared with the reference's on the same batches",
+)(network.vectorization_check_of(SPEED_SIZES, SPEED_BATCH))
+
+
+@check("accuracy on hidden test set", points=3,
+       hint="train on the 1,500 training images and return the trained network [(W, b), …]; "
+            "predict must be the most active output of forward(model, X)")
 def accuracy_check(ctx: CheckContext) -> Outcome:
     """Accuracy of the network `train` returned, computed here with the reference forward
     pass; the student's predict is only checked for agreement (plugins/model_scoring.py)."""
@@ -69,21 +83,3 @@ def accuracy_check(ctx: CheckContext) -> Outcome:
                     "trained network")
     return Outcome(metrics["accuracy_public"] >= full, message, fraction=credit.public,
                    final_fraction=credit.final, metrics=metrics, artifacts=artifacts)
-
-
-CHECKS = (
-    CheckDef("forward pass example", forward_example, points=1, visibility="visible",
-             hint="A = σ(W @ A + b) layer by layer; the 2-2-1 example gives 0.7216325609518421"),
-    CheckDef("init_network shapes", init_check, points=1,
-             hint="[(W, b), …] with W of shape (n_out, n_in), b of shape (n_out, 1)"),
-    CheckDef("forward on small random networks", forward_check, points=1,
-             hint="A = σ(W @ A + b) layer by layer, one column per example"),
-    CheckDef("gradient check on small random networks", gradient_check, points=3,
-             hint="C = 1/(2m)·Σ‖a − y‖²: a mean over the batch"),
-    CheckDef("vectorized backprop", vectorization_check_of(SPEED_SIZES, SPEED_BATCH), points=1,
-             hint="matrix products over the whole batch (W @ X with X of shape (n_in, m)); "
-                  "the CPU time is compared with the reference's on the same batches"),
-    CheckDef("accuracy on hidden test set", accuracy_check, points=3,
-             hint="train on the 1,500 training images and return the trained network [(W, b), …]; "
-                  "predict must be the most active output of forward(model, X)"),
-)

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from plugins import CheckContext, CheckDef, Outcome, StudentCallError
-from plugins.checklib import student_check
+from neurograde import CheckContext, Outcome, StudentCallError, check
 
 #: f(x) = x⁴ − 3x³ + 2, so f'(x) = 4x³ − 9x², as coefficients c₀ + c₁x + c₂x² + c₃x³
 QUARTIC_DF = (0.0, 0.0, -9.0, 4.0)
@@ -70,7 +69,8 @@ def _describe(setting: Mapping[str, Any]) -> str:
     return f"a hidden start x0 ≈ {setting['x0']:.2f} with step {setting['step']:.4f}"
 
 
-@student_check
+@check("worked example", points=2, visible=True,
+       hint="from x0 = 6, step 0.01, precision 1e-5: x ≈ 2.2499646 after 70 steps")
 def worked_example(ctx: CheckContext) -> Outcome:
     got = _descend(ctx, QUARTIC_DF, **EXAMPLE)
     if failed := _not_diverged(got, "the worked example"):
@@ -86,7 +86,8 @@ def worked_example(ctx: CheckContext) -> Outcome:
     return Outcome(True, f"x = {EXAMPLE_X} after {EXAMPLE_STEPS} steps")
 
 
-@student_check
+@check("converges from hidden starts", points=2,
+       hint="x ← x − step·df(x) reaches x = 2.25 from starts between 1 and 4.5")
 def converges(ctx: CheckContext) -> Outcome:
     for setting in _hidden_starts(ctx):
         got = _descend(ctx, QUARTIC_DF, **setting)
@@ -98,7 +99,8 @@ def converges(ctx: CheckContext) -> Outcome:
     return Outcome(True, "reaches x = 2.25 from three hidden starts and steps")
 
 
-@student_check
+@check("stops on the precision criterion", points=2,
+       hint="stop at the first step with |x_new − x| ≤ precision, or after max_iters")
 def stops_on_precision(ctx: CheckContext) -> Outcome:
     settings = _hidden_starts(ctx, 2)
     capped = dict(settings[0], max_iters=int(ctx.rng.integers(5, 15)))
@@ -128,7 +130,8 @@ def stops_on_precision(ctx: CheckContext) -> Outcome:
     return Outcome(True, "stops at the first step smaller than precision, and after max_iters")
 
 
-@student_check
+@check("history is monotone for small steps", points=1,
+       hint="history = [x0, x1, x2, …]; f(x) must never go up when the step is small")
 def monotone_history(ctx: CheckContext) -> Outcome:
     for setting in _hidden_starts(ctx, 2):
         got = _descend(ctx, QUARTIC_DF, **setting)
@@ -147,7 +150,8 @@ def monotone_history(ctx: CheckContext) -> Outcome:
     return Outcome(True, "f decreases along history for small steps")
 
 
-@student_check
+@check("uses the derivative it is given", points=1,
+       hint="call df(x); never hard-code the derivative of the example")
 def given_derivative(ctx: CheckContext) -> Outcome:
     a, c = float(ctx.rng.uniform(0.5, 3.0)), float(ctx.rng.uniform(-5.0, 5.0))
     # f(x) = a(x − c)² has f'(x) = 2a·x − 2ac
@@ -184,7 +188,8 @@ def _runaway(got: dict[str, Any], setting: Mapping[str, Any], what: str) -> Outc
                           "not only when it becomes inf or nan")
 
 
-@student_check
+@check("diverging steps are reported", points=2,
+       hint="raise OverflowError when |x| exceeds 1e10 or becomes inf/nan")
 def reports_divergence(ctx: CheckContext) -> Outcome:
     setting = {"x0": float(ctx.rng.uniform(3.0, 5.0)), "step": float(ctx.rng.uniform(0.3, 0.6)),
                "precision": 1e-6, "max_iters": 10_000}
@@ -201,18 +206,3 @@ def reports_divergence(ctx: CheckContext) -> Outcome:
         return _runaway(got, slow, "on a hidden f(x) = a(x − c)²")
     return Outcome(True, f"a too-large step is reported: {got['message'][:120]}")
 
-
-CHECKS = (
-    CheckDef("worked example", worked_example, points=2, visibility="visible",
-             hint="from x0 = 6, step 0.01, precision 1e-5: x ≈ 2.2499646 after 70 steps"),
-    CheckDef("converges from hidden starts", converges, points=2,
-             hint="x ← x − step·df(x) reaches x = 2.25 from starts between 1 and 4.5"),
-    CheckDef("stops on the precision criterion", stops_on_precision, points=2,
-             hint="stop at the first step with |x_new − x| ≤ precision, or after max_iters"),
-    CheckDef("history is monotone for small steps", monotone_history, points=1,
-             hint="history = [x0, x1, x2, …]; f(x) must never go up when the step is small"),
-    CheckDef("uses the derivative it is given", given_derivative, points=1,
-             hint="call df(x); never hard-code the derivative of the example"),
-    CheckDef("diverging steps are reported", reports_divergence, points=2,
-             hint="raise OverflowError when |x| exceeds 1e10 or becomes inf/nan"),
-)

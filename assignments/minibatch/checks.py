@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from plugins import CheckContext, CheckDef, Outcome
-from plugins.checklib import as_array, student_check
+from neurograde import CheckContext, Outcome, as_array, check
 
 #: the handout's example: y = 1 + 2x on x = 0, 1, 2, 3 (first row of X is the bias input)
 EXAMPLE_X = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 2.0, 3.0]])
@@ -154,7 +153,8 @@ def _compare(ctx: CheckContext, method: str, problem: dict[str, Any], batch_size
             f"({len(got) - 1} updates made{count})"), None
 
 
-@student_check
+@check("worked example", points=2, visible=True,
+       hint="batch_gd and minibatch_gd on the handout's worked example")
 def worked_example(ctx: CheckContext) -> Outcome:
     problem = {"gradient": "squared_error", "w0": np.zeros(2), "X": EXAMPLE_X, "y": EXAMPLE_Y,
                "learn_rate": 0.1, "epochs": 3}
@@ -195,22 +195,27 @@ def _trajectories(ctx: CheckContext, method: str, gradient: str = "squared_error
     return Outcome(True, f"{method} follows the reference trajectory for hidden data and seeds")
 
 
-@student_check
+@check("batch_gd trajectory", points=1,
+       hint="one update per epoch with the gradient over all m examples")
 def batch_trajectory(ctx: CheckContext) -> Outcome:
     return _trajectories(ctx, "batch_gd")
 
 
-@student_check
+@check("sgd trajectory", points=2,
+       hint="a new rng.permutation(m) every epoch, one update per example in that order")
 def sgd_trajectory(ctx: CheckContext) -> Outcome:
     return _trajectories(ctx, "sgd")
 
 
-@student_check
+@check("minibatch_gd trajectory", points=2,
+       hint="batches order[k : k + batch_size] of each epoch's permutation")
 def minibatch_trajectory(ctx: CheckContext) -> Outcome:
     return _trajectories(ctx, "minibatch_gd", runs=3)
 
 
-@student_check
+@check("updates per epoch", points=2,
+       hint="batch_gd 1, sgd m, minibatch_gd ⌈m / batch_size⌉ (the last batch may be "
+                  "smaller)")
 def updates_per_epoch(ctx: CheckContext) -> Outcome:
     problem = _problem(ctx.rng)
     m, epochs = problem["X"].shape[1], problem["epochs"]
@@ -229,7 +234,8 @@ def updates_per_epoch(ctx: CheckContext) -> Outcome:
                          f"minibatch_gd (m = {m}, batch_size = {batch})")
 
 
-@student_check
+@check("uses the gradient it is given", points=1,
+       hint="call grad(w, X_batch, y_batch); never hard-code a loss")
 def given_gradient(ctx: CheckContext) -> Outcome:
     """Only whether the loops use the gradient function they are given: the same loop with
     two different gradients must move differently. Other trajectory mistakes are the
@@ -247,19 +253,3 @@ def given_gradient(ctx: CheckContext) -> Outcome:
                                   "given, do not compute a particular gradient yourself")
     return Outcome(True, "the loops move differently with a different gradient function")
 
-
-CHECKS = (
-    CheckDef("worked example", worked_example, points=2, visibility="visible",
-             hint="batch_gd and minibatch_gd on the handout's worked example"),
-    CheckDef("batch_gd trajectory", batch_trajectory, points=1,
-             hint="one update per epoch with the gradient over all m examples"),
-    CheckDef("sgd trajectory", sgd_trajectory, points=2,
-             hint="a new rng.permutation(m) every epoch, one update per example in that order"),
-    CheckDef("minibatch_gd trajectory", minibatch_trajectory, points=2,
-             hint="batches order[k : k + batch_size] of each epoch's permutation"),
-    CheckDef("updates per epoch", updates_per_epoch, points=2,
-             hint="batch_gd 1, sgd m, minibatch_gd ⌈m / batch_size⌉ (the last batch may be "
-                  "smaller)"),
-    CheckDef("uses the gradient it is given", given_gradient, points=1,
-             hint="call grad(w, X_batch, y_batch); never hard-code a loss"),
-)

@@ -13,15 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from plugins import CheckContext, CheckDef, Outcome, StudentCallError
-from plugins.checklib import (
+from neurograde import (
+    CheckContext,
+    Outcome,
+    StudentCallError,
     as_array,
     as_float,
     central_difference,
+    check,
     diagnose_gradients,
+    expect_close,
     gradient_feedback,
-    mismatch,
-    student_check,
     threshold_credit,
 )
 from plugins.model_scoring import evaluate_model, public_part_words, read_arrays
@@ -70,27 +72,26 @@ def _own_proba(model: dict[str, Any], X: np.ndarray, reference: Any) -> np.ndarr
     return reference.forward(params, (np.asarray(X, dtype=float) - mean) / std).reshape(-1)
 
 
-@student_check
+@check("relu and its derivative", points=1, visible=True,
+       hint="relu(z) = max(z, 0); relu_prime(z) = 1 where z > 0, else 0")
 def relu_example(ctx: CheckContext) -> Outcome:
     z = np.array([-2.0, 0.0, 3.0])
     got = as_array(ctx.call("relu", z), "relu([-2, 0, 3])", shape=(3,))
-    if problem := mismatch("relu([-2, 0, 3])", got, [0.0, 0.0, 3.0], show_expected=True):
-        return Outcome(False, problem)
+    expect_close("relu([-2, 0, 3])", got, [0.0, 0.0, 3.0], show_expected=True)
     got = as_array(ctx.call("relu_prime", z), "relu_prime([-2, 0, 3])", shape=(3,))
-    if problem := mismatch("relu_prime([-2, 0, 3])", got, [0.0, 0.0, 1.0], show_expected=True):
-        return Outcome(False, problem)
+    expect_close("relu_prime([-2, 0, 3])", got, [0.0, 0.0, 1.0], show_expected=True)
     return Outcome(True, "relu([-2, 0, 3]) = [0, 0, 3] and relu_prime([-2, 0, 3]) = [0, 0, 1]")
 
 
-@student_check
+@check("forward pass on random networks", points=1,
+       hint="σ(W2 · relu(W1 · X + b1) + b2), shape (1, m)")
 def forward_random(ctx: CheckContext) -> Outcome:
     for _ in range(3):
         n, hidden, m = (int(ctx.rng.integers(2, 7)) for _ in range(3))
         params, X = _random_params(ctx.rng, n, hidden), ctx.rng.normal(0, 1, (n, m))
         got = as_array(ctx.call("forward", params, X), "forward(params, X)", shape=(1, m))
-        if problem := mismatch(f"forward on a random {n}-{hidden}-1 network", got,
-                               ctx.reference.forward(params, X)):
-            return Outcome(False, problem)
+        expect_close(f"forward on a random {n}-{hidden}-1 network", got,
+                        ctx.reference.forward(params, X))
     return Outcome(True, "matches on random networks")
 
 
@@ -135,12 +136,13 @@ def _gradient_check(ctx: CheckContext, keys: tuple[str, ...]) -> Outcome:
     return Outcome(True, f"∂L/∂{', '.join(keys)} agree with finite differences")
 
 
-@student_check
+@check("gradient check: output layer (W2, b2)", points=2,
+       hint="with cross-entropy and a sigmoid output, ∂L/∂Z2 = (A2 − Y)/m")
 def gradient_output(ctx: CheckContext) -> Outcome:
     return _gradient_check(ctx, ("W2", "b2"))
 
 
-@student_check
+@check("gradient check: ReLU layer (W1, b1)", points=2, hint="∂L/∂Z1 = (W2ᵀ · ∂L/∂Z2) ⊙ relu′(Z1)")
 def gradient_relu(ctx: CheckContext) -> Outcome:
     return _gradient_check(ctx, ("W1", "b1"))
 
@@ -155,7 +157,8 @@ def _train_on_subset(ctx: CheckContext, data: dict[str, np.ndarray],
     return model, X
 
 
-@student_check
+@check("training statistics stored with the model", points=1,
+       hint="model['mean'] = X_train.mean(), model['std'] = X_train.std()")
 def training_statistics(ctx: CheckContext) -> Outcome:
     model, X = _train_on_subset(ctx, binary_mnist(ctx))
     X = X.astype(np.float64)
@@ -168,7 +171,8 @@ def training_statistics(ctx: CheckContext) -> Outcome:
     return Outcome(True, "the model keeps the mean and standard deviation of its training data")
 
 
-@student_check
+@check("test data standardised with the training statistics", points=1,
+       hint="predict_proba uses (X − model['mean']) / model['std']")
 def test_standardisation(ctx: CheckContext) -> Outcome:
     data = binary_mnist(ctx)
     model, _ = _train_on_subset(ctx, data)
@@ -214,7 +218,9 @@ def _statistic(value: Any, what: str) -> np.ndarray:
     raise StudentCallError(f"{what} should be one number, got shape {array.shape}")
 
 
-@student_check
+@check("test error on hidden test set", points=4,
+       hint="train on the 12,665 training images and return the trained model dict; "
+                  "predict must be 1 where predict_proba(model, X) ≥ 0.5")
 def test_error(ctx: CheckContext) -> Outcome:
     """Test error of the model `train` returned, computed here with the reference forward
     pass; the student's predict is only checked for agreement (plugins/model_scoring.py)."""
@@ -244,21 +250,3 @@ def test_error(ctx: CheckContext) -> Outcome:
     return Outcome(passed, message, fraction=fraction, final_fraction=final_fraction,
                    metrics=metrics, artifacts=artifacts)
 
-
-CHECKS = (
-    CheckDef("relu and its derivative", relu_example, points=1, visibility="visible",
-             hint="relu(z) = max(z, 0); relu_prime(z) = 1 where z > 0, else 0"),
-    CheckDef("forward pass on random networks", forward_random, points=1,
-             hint="σ(W2 · relu(W1 · X + b1) + b2), shape (1, m)"),
-    CheckDef("gradient check: output layer (W2, b2)", gradient_output, points=2,
-             hint="with cross-entropy and a sigmoid output, ∂L/∂Z2 = (A2 − Y)/m"),
-    CheckDef("gradient check: ReLU layer (W1, b1)", gradient_relu, points=2,
-             hint="∂L/∂Z1 = (W2ᵀ · ∂L/∂Z2) ⊙ relu′(Z1)"),
-    CheckDef("training statistics stored with the model", training_statistics, points=1,
-             hint="model['mean'] = X_train.mean(), model['std'] = X_train.std()"),
-    CheckDef("test data standardised with the training statistics", test_standardisation,
-             points=1, hint="predict_proba uses (X − model['mean']) / model['std']"),
-    CheckDef("test error on hidden test set", test_error, points=4,
-             hint="train on the 12,665 training images and return the trained model dict; "
-                  "predict must be 1 where predict_proba(model, X) ≥ 0.5"),
-)

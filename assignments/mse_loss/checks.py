@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins import CheckContext, CheckDef, Outcome
-from plugins.checklib import (
+from neurograde import (
+    CheckContext,
     as_array,
     as_float,
     central_difference,
-    describe_gradient_error,
+    check,
+    expect_close,
+    expect_gradient,
+    fail,
     mismatch,
-    student_check,
 )
 
 EXAMPLE_TRUE = np.array([1.0, 0.0, 0.0, 1.0])
@@ -32,57 +34,46 @@ def _grad_variants(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarr
     }
 
 
-@student_check
-def loss_example(ctx: CheckContext) -> Outcome:
+@check("mse_loss example", points=1, visible=True, hint="(1/n)·Σ(y_true − y_pred)²")
+def loss_example(ctx):
     what = "mse_loss([1, 0, 0, 1], [0, 0, 0, 0])"
-    got = as_float(ctx.call("mse_loss", EXAMPLE_TRUE, EXAMPLE_PRED), what)
-    problem = mismatch(what, got, 0.5, show_expected=True)
-    return Outcome(problem is None, problem or f"{what} = 0.5")
+    expect_close(what, as_float(ctx.call("mse_loss", EXAMPLE_TRUE, EXAMPLE_PRED), what), 0.5,
+                 show_expected=True)
+    return f"{what} = 0.5"
 
 
-@student_check
-def grad_example(ctx: CheckContext) -> Outcome:
+@check("mse_loss_grad example", points=1, visible=True, hint="(2/n)·(y_pred − y_true)")
+def grad_example(ctx):
     what = "mse_loss_grad([1, 0, 0, 1], [0, 0, 0, 0])"
     got = as_array(ctx.call("mse_loss_grad", EXAMPLE_TRUE, EXAMPLE_PRED), what, shape=(4,))
-    problem = mismatch(what, got, np.array([-0.5, 0.0, 0.0, -0.5]), show_expected=True)
-    return Outcome(problem is None, problem or f"{what} = [-0.5, 0, 0, -0.5]")
+    expect_close(what, got, np.array([-0.5, 0.0, 0.0, -0.5]), show_expected=True)
+    return f"{what} = [-0.5, 0, 0, -0.5]"
 
 
-@student_check
-def loss_random(ctx: CheckContext) -> Outcome:
+@check("mse_loss on random vectors", points=2,
+       hint="a mean over all elements, returned as a float")
+def loss_random(ctx):
     for shape in ((int(ctx.rng.integers(3, 40)),), (int(ctx.rng.integers(2, 6)), 1)):
         y_true, y_pred = _random_pair(ctx, shape)
         what = f"mse_loss on random arrays of shape {shape}"
         got = as_float(ctx.call("mse_loss", y_true, y_pred), what)
         expected = ctx.reference.mse_loss(y_true, y_pred)
-        if problem := mismatch(what, got, expected):
-            if np.isclose(got, expected * y_pred.size):
-                problem += " (it is n times too large: take the mean, not the sum)"
-            return Outcome(False, problem)
-    return Outcome(True, "matches on random vectors")
+        if np.isclose(got, expected * y_pred.size) and mismatch(what, got, expected):
+            fail(f"{mismatch(what, got, expected)} (it is n times too large: take the mean, "
+                 "not the sum)")
+        expect_close(what, got, expected)
+    return "matches on random vectors"
 
 
-@student_check
-def grad_check(ctx: CheckContext) -> Outcome:
+@check("gradient check: mse_loss_grad", points=2,
+       hint="differentiate the mean of squares with respect to y_pred")
+def grad_check(ctx):
     for shape in ((int(ctx.rng.integers(3, 12)),), (int(ctx.rng.integers(2, 6)), 1)):
         y_true, y_pred = _random_pair(ctx, shape)
         got = as_array(ctx.call("mse_loss_grad", y_true, y_pred), "mse_loss_grad(...)",
                        shape=shape)
         true = central_difference(lambda p, t=y_true: ctx.reference.mse_loss(t, p), y_pred)
-        words = describe_gradient_error(got, true, _grad_variants(y_true, y_pred))
-        if words:
-            return Outcome(False, f"∂L/∂y_pred {words} (compared with finite differences of "
-                                  "the loss)")
-    return Outcome(True, "agrees with finite differences of the loss")
+        expect_gradient("∂L/∂y_pred", got, true, _grad_variants(y_true, y_pred),
+                        suffix=" (compared with finite differences of the loss)")
+    return "agrees with finite differences of the loss"
 
-
-CHECKS = (
-    CheckDef("mse_loss example", loss_example, points=1, visibility="visible",
-             hint="(1/n)·Σ(y_true − y_pred)²"),
-    CheckDef("mse_loss_grad example", grad_example, points=1, visibility="visible",
-             hint="(2/n)·(y_pred − y_true)"),
-    CheckDef("mse_loss on random vectors", loss_random, points=2,
-             hint="a mean over all elements, returned as a float"),
-    CheckDef("gradient check: mse_loss_grad", grad_check, points=2,
-             hint="differentiate the mean of squares with respect to y_pred"),
-)

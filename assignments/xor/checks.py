@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins import CheckContext, CheckDef, Outcome, StudentCallError
-from plugins.checklib import (
+from neurograde import (
+    CheckContext,
+    Outcome,
+    StudentCallError,
     as_array,
     central_difference,
+    check,
     diagnose_gradients,
+    expect_close,
     gradient_feedback,
     mismatch,
-    student_check,
 )
 from plugins.model_scoring import read_arrays, require_agreement
 
@@ -89,7 +92,8 @@ def _gradient_check(ctx: CheckContext, keys: tuple[str, ...]) -> Outcome:
     return Outcome(True, f"∂L/∂{names} agree with finite differences on random networks")
 
 
-@student_check
+@check("forward pass example", points=1, visible=True,
+       hint="tanh(W1·X + b1), then σ(W2·A1 + b2); output shape (1, m)")
 def forward_example(ctx: CheckContext) -> Outcome:
     got = as_array(ctx.call("forward", EXAMPLE_MODEL, X_XOR), "forward(example model, X)",
                    shape=(1, 4))
@@ -99,24 +103,25 @@ def forward_example(ctx: CheckContext) -> Outcome:
                                                "0.9933, 0.0067]")
 
 
-@student_check
+@check("forward pass on random networks", points=1,
+       hint="tanh in the hidden layer, sigmoid at the output")
 def forward_random(ctx: CheckContext) -> Outcome:
     for _ in range(3):
         hidden, m = int(ctx.rng.integers(2, 7)), int(ctx.rng.integers(1, 9))
         model, (X, _) = _random_model(ctx.rng, hidden), _random_batch(ctx.rng, m)
         got = as_array(ctx.call("forward", model, X), "forward(model, X)", shape=(1, m))
-        if problem := mismatch(f"forward on a random {hidden}-hidden-unit network", got,
-                               ctx.reference.forward(model, X)):
-            return Outcome(False, problem)
+        expect_close(f"forward on a random {hidden}-hidden-unit network", got,
+                        ctx.reference.forward(model, X))
     return Outcome(True, "matches on random networks and batches")
 
 
-@student_check
+@check("gradient check: output layer (W2, b2)", points=2,
+       hint="with cross-entropy and a sigmoid output, ∂L/∂Z2 = (A2 − Y)/m")
 def gradient_output(ctx: CheckContext) -> Outcome:
     return _gradient_check(ctx, ("W2", "b2"))
 
 
-@student_check
+@check("gradient check: tanh layer (W1, b1)", points=3, hint="∂L/∂Z1 = (W2ᵀ·∂L/∂Z2) ⊙ (1 − A1²)")
 def gradient_tanh(ctx: CheckContext) -> Outcome:
     return _gradient_check(ctx, ("W1", "b1"))
 
@@ -142,7 +147,8 @@ def _solves(ctx: CheckContext, seed: int, hidden: int) -> bool:
     return bool(np.array_equal(own, Y_XOR[order]))
 
 
-@student_check
+@check("learns XOR for most seeds", points=3,
+       hint="train(X, y, hidden=4, seed=s) then predict must get all four points right")
 def learns_xor(ctx: CheckContext) -> Outcome:
     runs = int(ctx.params.get("xor_seeds", 9))
     needed = int(ctx.params.get("xor_min_seeds", 5))
@@ -156,7 +162,9 @@ def learns_xor(ctx: CheckContext) -> Outcome:
     return Outcome(solved >= needed, message, metrics={"xor_seeds_solved": float(solved)})
 
 
-@student_check
+@check("training learns from the data", points=1,
+       hint="the model must come from X, y and the seed: random start, then gradient "
+                  "descent")
 def learns_from_data(ctx: CheckContext) -> Outcome:
     """A model that does not depend on the seed and the labels was not learned: a train()
     returning a fixed network (e.g. the hand-built one) solves XOR without training."""
@@ -188,19 +196,3 @@ def learns_from_data(ctx: CheckContext) -> Outcome:
     return Outcome(True, "different seeds give different models, and flipped labels are "
                          "learned as given")
 
-
-CHECKS = (
-    CheckDef("forward pass example", forward_example, points=1, visibility="visible",
-             hint="tanh(W1·X + b1), then σ(W2·A1 + b2); output shape (1, m)"),
-    CheckDef("forward pass on random networks", forward_random, points=1,
-             hint="tanh in the hidden layer, sigmoid at the output"),
-    CheckDef("gradient check: output layer (W2, b2)", gradient_output, points=2,
-             hint="with cross-entropy and a sigmoid output, ∂L/∂Z2 = (A2 − Y)/m"),
-    CheckDef("gradient check: tanh layer (W1, b1)", gradient_tanh, points=3,
-             hint="∂L/∂Z1 = (W2ᵀ·∂L/∂Z2) ⊙ (1 − A1²)"),
-    CheckDef("learns XOR for most seeds", learns_xor, points=3,
-             hint="train(X, y, hidden=4, seed=s) then predict must get all four points right"),
-    CheckDef("training learns from the data", learns_from_data, points=1,
-             hint="the model must come from X, y and the seed: random start, then gradient "
-                  "descent"),
-)

@@ -168,7 +168,7 @@ def assignment_leaderboard(course: str, slug: str):
         leaderboard.standings(session, ca, higher_is_better=definition.metric_higher_is_better),
         instructor=staff, viewer_id=_user().id)
     return conditional(jsonify(
-        course=course, assignment=slug, metric=definition.metric,
+        course=course, assignment=slug, metric=definition.metric_name,
         metric_higher_is_better=definition.metric_higher_is_better,
         private_revealed=revealed, ranked_until=_iso(leaderboard.ranked_until(ca)),
         total=len(rows), page=page, per_page=per_page, pages=-(-len(rows) // per_page),

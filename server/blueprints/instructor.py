@@ -218,8 +218,7 @@ def submission(course: str, submission_id: int) -> str:
         "instructor/submission.html", course=course, ca=ca, sub=sub,
         effective=grades.effective_score(sub, ca), late_days=grades.days_late(
             sub.submitted_at, ca.deadline),
-        pics=pictures.has_pictures(sub.result) if sub.result else {},
-        misclassified_alt=pictures.misclassified_alt(sub.result),
+        pics=pictures.pictures_of(sub.result, get_state().registry.renderers),
     )
 
 
@@ -228,8 +227,10 @@ def picture(course: str, submission_id: int, kind: str) -> Response:
     course = _staff_course(course)
     sub = _course_submission(course, submission_id)
     try:
-        png = pictures.picture_png(kind, sub.id, sub.result, get_state().datasets,
-                                   pictures_dir())
+        state = get_state()
+        png = pictures.picture_png(kind, sub.id, sub.result, state.registry.renderers,
+                                   state.datasets, pictures_dir(),
+                                   sub.course_assignment.assignment_slug)
     except (pictures.NoPicture, KeyError) as error:
         log.info("no %s picture for submission %s: %s", kind, sub.id, error)
         abort(404)

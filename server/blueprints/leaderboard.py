@@ -42,7 +42,9 @@ def assignment(course: str, slug: str) -> str:
     return conditional(make_response(render_template(
         "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
         rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
-        staff=staff, revealed=revealed, metric=definition.metric if definition else None,
+        staff=staff, revealed=revealed, metric=definition.metric_name if definition else None,
+        metric_format=definition.leaderboard_metric.show
+        if definition and definition.metric else None,
         ladder_step=leaderboard.LADDER_STEP,
     )), etag)
 

@@ -102,8 +102,8 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
         "limit_text": _limit_text(result, status),
         "syntax": syntax_error_at(submission.source, submission.filename)
         if status == "compile_error" else None,
-        "pictures": pictures.has_pictures(result) if submission.state == DONE else {},
-        "misclassified_alt": pictures.misclassified_alt(result),
+        "pictures": pictures.pictures_of(result, get_state().registry.renderers)
+        if submission.state == DONE else [],
     }
 
 
@@ -164,7 +164,7 @@ def source(submission_id: int):
                            course=submission.course_assignment.course)
 
 
-@bp.get("/submissions/<int:submission_id>/<any(confusion, misclassified):kind>.png")
+@bp.get("/submissions/<int:submission_id>/<kind>.png")
 @login_required
 def picture(submission_id: int, kind: str):
     submission = _get(submission_id)
@@ -175,8 +175,9 @@ def picture(submission_id: int, kind: str):
     state = get_state()
     cache_dir = Path(state.config["INSTANCE_PATH"]) / "pictures"
     try:
-        png = pictures.picture_png(kind, submission.id, submission.result, state.datasets,
-                                   cache_dir)
+        png = pictures.picture_png(kind, submission.id, submission.result,
+                                   state.registry.renderers, state.datasets, cache_dir,
+                                   submission.course_assignment.assignment_slug)
     except pictures.NoPicture as missing:
         raise NotFound(str(missing)) from None
     response = Response(png, mimetype="image/png")

@@ -1,141 +1,66 @@
-"""Pictures of a graded MNIST run: confusion matrix and misclassified digits (PNG).
+"""Pictures of a graded result, drawn by the renderers plugins register.
 
-Drawn with Pillow from the result's `artifacts` (`confusion_matrix`: 10×10
-counts, rows = true label; `misclassified`: [{"index", "predicted", "true"}],
-indices into the MNIST test set). The digit images come from the trusted
-parent's `DatasetStore`, never from the submission. Rendered PNGs are cached on
-disk keyed by submission id + a hash of the result, so a regrade draws anew.
+Each `RendererDef` (hook `neurograde_register_renderers`) is keyed by the artifact it
+draws; a result shows one picture per artifact that has a renderer. Rendered PNGs are
+cached on disk keyed by submission id + artifact key + a hash of the result's
+artifacts, so a regrade draws anew. The built-in renderers (confusion matrix,
+misclassified digits) live in `plugins.builtin_renderers`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
-import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from plugins.types import NoPicture, RenderContext, RendererDef
 
 log = logging.getLogger(__name__)
 
-KINDS = ("confusion", "misclassified")
-MAX_DIGITS = 36
+#: picture names of earlier URLs, kept so links already shared keep working
+ALIASES = {"confusion": "confusion_matrix"}
+
+__all__ = ["NoPicture", "Picture", "picture_png", "pictures_of", "result_hash"]
 
 
-class NoPicture(LookupError):
-    """The result has nothing to draw (not an MNIST run, or no artifacts)."""
+@dataclass(frozen=True)
+class Picture:
+    """One picture a result can show (for templates)."""
+
+    key: str
+    title: str
+    caption: str
+    alt: str
+
+
+def _data(result: Mapping[str, Any] | Any) -> Mapping[str, Any]:
+    return result if isinstance(result, Mapping) else getattr(result, "__dict__", {}) or {}
 
 
 def _artifacts(result: Mapping[str, Any] | Any) -> Mapping[str, Any]:
-    data = result if isinstance(result, Mapping) else getattr(result, "__dict__", {})
-    return data.get("artifacts") or {}
+    return _data(result).get("artifacts") or {}
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def pictures_of(result: Mapping[str, Any] | None, renderers: Mapping[str, RendererDef]
+                ) -> list[Picture]:
+    """The pictures `result` can produce, in the renderers' order."""
+    artifacts = _artifacts(result or {})
+    found = [r for key, r in renderers.items() if artifacts.get(key)]
+    return [Picture(r.key, r.title or r.key, r.caption, _alt(r, artifacts[r.key]))
+            for r in sorted(found, key=lambda r: (r.order, r.key))]
+
+
+def _alt(renderer: RendererDef, value: Any) -> str:
     try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has a single bitmap size
-        return ImageFont.load_default()
-
-
-def render_confusion_matrix(result: Mapping[str, Any] | Any) -> bytes:
-    """A heat-map of the confusion matrix with counts (rows: true, columns: predicted)."""
-    matrix = np.asarray(_artifacts(result).get("confusion_matrix") or [], dtype=float)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
-        raise NoPicture("no confusion matrix in this result")
-    n, cell, margin = matrix.shape[0], 44, 56
-    size = margin + n * cell + 12
-    image = Image.new("RGB", (size, size + 24), "white")
-    draw = ImageDraw.Draw(image)
-    font, small = _font(14), _font(12)
-    peak = max(matrix.max(), 1.0)
-    for t in range(n):
-        for p in range(n):
-            value = matrix[t, p]
-            shade = value / peak
-            # correct predictions in blue, mistakes in red
-            color = _blend((255, 255, 255), (33, 102, 172) if t == p else (202, 0, 32), shade)
-            x0, y0 = margin + p * cell, margin + t * cell
-            draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=color, outline="#ddd")
-            text = f"{int(value)}"
-            ink = "white" if shade > 0.5 else "#222"
-            draw.text((x0 + cell / 2, y0 + cell / 2), text, fill=ink, font=small, anchor="mm")
-        draw.text((margin - 10, margin + t * cell + cell / 2), str(t), fill="#222", font=font,
-                  anchor="rm")
-        draw.text((margin + t * cell + cell / 2, margin - 10), str(t), fill="#222", font=font,
-                  anchor="mb")
-    draw.text((margin + n * cell / 2, 14), "predicted", fill="#555", font=font, anchor="mm")
-    draw.text((8, margin - 28), "true", fill="#555", font=font)
-    accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-    draw.text((margin, size + 4), f"accuracy {accuracy:.2%} on {int(matrix.sum())} images",
-              fill="#222", font=font)
-    return _png(image)
-
-
-def _blend(low: tuple[int, int, int], high: tuple[int, int, int],
-           share: float) -> tuple[int, ...]:
-    return tuple(round(a + (b - a) * share) for a, b in zip(low, high, strict=True))
-
-
-def digit_image(images: np.ndarray, index: int) -> np.ndarray:
-    """One square grey-level digit from a test-set array.
-
-    The course stores images one column per example (784, m); one row per
-    example and (m, 28, 28) are accepted too.
-    """
-    if images.ndim == 3:
-        pixels = np.asarray(images[index])
-    else:
-        column_major = images.shape[0] in (784, 64) and images.shape[1] not in (784, 64)
-        flat = images[:, index] if column_major else images[index]
-        side = math.isqrt(flat.size)
-        pixels = np.asarray(flat).reshape(side, side)
-    if pixels.dtype != np.uint8:  # floats in [0, 1]
-        pixels = np.clip(pixels * 255.0, 0, 255)
-    return pixels.astype(np.uint8)
-
-
-def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> bytes:
-    """A grid of misclassified test digits labelled "got <predicted>" (red), "true <label>"."""
-    wrong = list(_artifacts(result).get("misclassified") or [])[:MAX_DIGITS]
-    if not wrong:
-        raise NoPicture("no misclassified digits in this result")
-    if datasets is None:
-        raise NoPicture("no dataset store: the test images are not available")
-    try:
-        images = datasets.get("mnist").arrays["X_test"]
-    except Exception as error:  # not prepared, or a broken cache: no picture, not a 500
-        log.warning("cannot load the MNIST test images: %s", error)
-        raise NoPicture(f"the MNIST test images are not available: {error}") from None
-    scale, label_h, pad = 3, 18, 6
-    columns = min(9, len(wrong))
-    rows = math.ceil(len(wrong) / columns)
-    tile = 28 * scale
-    image = Image.new("RGB", (pad + columns * (tile + pad), pad + rows * (tile + label_h + pad)),
-                      "white")
-    draw = ImageDraw.Draw(image)
-    font = _font(13)
-    for i, item in enumerate(wrong):
-        x0 = pad + (i % columns) * (tile + pad)
-        y0 = pad + (i // columns) * (tile + label_h + pad)
-        digit = Image.fromarray(255 - digit_image(images, int(item["index"])), "L")
-        image.paste(digit.resize((tile, tile), Image.NEAREST), (x0, y0))
-        draw.text((x0 + 1, y0 + tile + 2), f"got {item['predicted']}", fill="#c00", font=font)
-        draw.text((x0 + tile - 2, y0 + tile + 2), f"true {item['true']}", fill="#080",
-                  font=font, anchor="ra")
-    return _png(image)
-
-
-def _png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+        return renderer.alt(value) if renderer.alt else renderer.title or renderer.key
+    except Exception:  # a plugin's bug must not break the page
+        log.exception("alt text of renderer %r failed", renderer.key)
+        return renderer.title or renderer.key
 
 
 def result_hash(result: Mapping[str, Any]) -> str:
@@ -144,44 +69,36 @@ def result_hash(result: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def picture_png(kind: str, submission_id: int, result: Mapping[str, Any] | None,
-                datasets: Any, cache_dir: Path) -> bytes:
-    """The PNG `kind` ("confusion" or "misclassified") for a submission, cached on disk.
+def picture_png(key: str, submission_id: int, result: Mapping[str, Any] | None,
+                renderers: Mapping[str, RendererDef], datasets: Any, cache_dir: Path,
+                assignment: str = "") -> bytes:
+    """The PNG of artifact `key` for a submission, cached on disk.
 
-    Raises `NoPicture` when the result has nothing to draw.
+    Raises `NoPicture` when the result has nothing to draw or no renderer draws it.
     """
-    if kind not in KINDS:
-        raise NoPicture(f"unknown picture {kind!r}")
-    if not result:
-        raise NoPicture("the submission has no result yet")
-    path = Path(cache_dir) / f"{submission_id}-{kind}-{result_hash(result)}.png"
+    key = ALIASES.get(key, key)
+    renderer = renderers.get(key)
+    if renderer is None:
+        raise NoPicture(f"no renderer for {key!r}")
+    artifacts = _artifacts(result or {})
+    if not artifacts.get(key):
+        raise NoPicture(f"the result has no {key!r}")
+    path = Path(cache_dir) / f"{submission_id}-{key}-{result_hash(result)}.png"
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    renderers: dict[str, Callable[[], bytes]] = {
-        "confusion": lambda: render_confusion_matrix(result),
-        "misclassified": lambda: render_misclassified(result, datasets),
-    }
-    png = renderers[kind]()
+    context = RenderContext(artifacts=artifacts, metrics=_data(result).get("metrics") or {},
+                            assignment=assignment, datasets=datasets)
+    try:
+        png = renderer.render(artifacts[key], context)
+    except NoPicture:
+        raise
+    except Exception as error:  # a renderer's bug: no picture, not a broken page
+        log.exception("renderer %r failed for submission %s", key, submission_id)
+        raise NoPicture(f"the {key!r} renderer failed: {type(error).__name__}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(png)
     tmp.replace(path)  # atomic: concurrent requests never read half a file
     return png
-
-
-def misclassified_alt(result: Mapping[str, Any] | None) -> str:
-    """The misclassified grid in words, for its alt text: the same digits in the same order,
-    each as "predicted P, true T"."""
-    wrong = list(_artifacts(result or {}).get("misclassified") or [])[:MAX_DIGITS]
-    labels = "; ".join(f"predicted {item.get('predicted')}, true {item.get('true')}"
-                       for item in wrong)
-    return f"Misclassified test digits ({len(wrong)}), in grid order: {labels}"
-
-
-def has_pictures(result: Mapping[str, Any] | None) -> dict[str, bool]:
-    """Which pictures a result can produce (for templates)."""
-    art = _artifacts(result or {})
-    return {"confusion": bool(art.get("confusion_matrix")),
-            "misclassified": bool(art.get("misclassified"))}

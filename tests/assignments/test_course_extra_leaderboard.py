@@ -66,7 +66,7 @@ def run_leaderboard(state, client, auth, make_course, make_course_assignment, ma
     second = make_user(username="second", pseudonym="Second", course=course)
     make_submission(user=second, course_assignment=ca, source=worse_source(reference, slug))
     make_submission(user=best, course_assignment=ca, source=reference)
-    grade_queue(state, assignment.metric, seed=31)
+    grade_queue(state, assignment.metric_name, seed=31)
     with state.session_factory() as session:
         rows = session.query(Submission).filter_by(course_assignment_id=ca.id).all()
         assert {r.status for r in rows} == {"graded"}

@@ -13,10 +13,9 @@ import pytest
 
 from assignments.mnist.checks import init_advice
 from grader.engine import grade_submission
+from neurograde.testing import FakeContext
 from plugins.manager import get_plugin_manager
 from plugins.registry import build_registry
-
-from .fake_context import FakeContext
 
 REGISTRY = build_registry(get_plugin_manager(load_entrypoints=False))
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assignments.mnist.checks import MISCLASSIFIED_SHOWN, public_mask
 from grader.config import dataset_cache_dir
 from grader.course_cli import compare, format_report, verify, verify_assignment
 from grader.engine import grade_submission
@@ -20,13 +19,14 @@ from grader.result import CheckResult, GradingResult
 from plugins import RubricDef
 from plugins.datasets import DatasetStore
 from plugins.manager import get_plugin_manager
+from plugins.model_scoring import MISCLASSIFIED_SHOWN, public_mask
 from plugins.registry import build_registry
 
 pytestmark = pytest.mark.sandbox
 
 REGISTRY = build_registry(get_plugin_manager(load_entrypoints=False))
 BUILTIN = sorted(s for s in REGISTRY.assignments
-                 if REGISTRY.plugin_of("assignment", s) == "assignments")
+                 if REGISTRY.plugin_of("assignment", s).startswith("assignments."))
 
 
 @pytest.fixture(scope="module")

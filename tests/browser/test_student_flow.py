@@ -133,7 +133,7 @@ def test_mnist_pictures(new_page):
         "buffer": MNIST.reference_path.read_bytes()}])
     page.click("#upload-form button[type=submit]")
     wait_graded(page, timeout_ms=240_000)
-    for picture in ("#confusion-img", "#misclassified-img"):
+    for picture in ("#confusion_matrix-img", "#misclassified-img"):
         image = page.locator(picture)
         image.scroll_into_view_if_needed()
         page.wait_for_function(

@@ -178,8 +178,8 @@ def test_worker_state_disables_a_clashing_plugin_and_keeps_the_others(worker_con
     state = build_worker_state({**worker_config, "EXTRA_PLUGINS": CONFLICTING})
     try:
         reason = state.registry.errors["tests.queue.conflicting_plugin"]
-        assert "'sigmoid'" in reason and "'assignments'" in reason
-        assert state.registry.plugin_of("assignment", "sigmoid") == "assignments"
+        assert "'sigmoid'" in reason and "'assignments.sigmoid'" in reason
+        assert state.registry.plugin_of("assignment", "sigmoid") == "assignments.sigmoid"
         assert "queue-echo" in state.registry.assignments
     finally:
         state.engine.dispose()

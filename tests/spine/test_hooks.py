@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins import AssignmentDef, DatasetDef, RubricDef
+from neurograde import AssignmentDef, DatasetDef, RendererDef, RubricDef
 from plugins.manager import get_plugin_manager
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "neurograde-example-course"
@@ -44,5 +44,17 @@ def test_register_datasets_hook(pm_with_example, tmp_path):
 def test_register_rubrics_hook(pm_with_example):
     items = _flatten(pm_with_example.hook.neurograde_register_rubrics())
     assert all(isinstance(item, RubricDef) for item in items)
-    strict = next(item for item in items if item.name == "example-relu-strict")
+    friendly = next(item for item in items if item.name == "example-sigmoid-late-friendly")
+    assert friendly.assignment == "sigmoid" and 0 < friendly.late_penalty_per_day <= 1
+    # an assignment's own rubrics come with it
+    relu = next(item for item in _flatten(pm_with_example.hook.neurograde_register_assignments())
+                if item.slug == "example-relu")
+    strict = next(r for r in relu.rubrics if r.name == "example-relu-strict")
     assert strict.assignment == "example-relu" and 0 < strict.late_penalty_per_day <= 1
+    assert strict.points["relu-hidden"] == 4.0 and strict.points["relu-visible"] == 1.0
+
+
+def test_register_renderers_hook(pm_with_example):
+    items = _flatten(pm_with_example.hook.neurograde_register_renderers())
+    assert all(isinstance(item, RendererDef) for item in items)
+    assert {"confusion_matrix", "misclassified"} <= {item.key for item in items}

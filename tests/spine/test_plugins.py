@@ -333,7 +333,7 @@ def test_cli_grades_and_lists_despite_a_clashing_installed_plugin(monkeypatch, t
     assert graded.exit_code == 0, graded.output
     result = json.loads(graded.output[graded.output.index("{"):])
     assert result["status"] == "graded" and result["score"] == result["max_score"] > 0
-    assert result["provenance"]["plugin"] == "assignments"
+    assert result["provenance"]["plugin"] == "assignments.sigmoid"
     listed = CliRunner().invoke(main, ["datasets", "list"])  # grader/course_cli.py
     assert listed.exit_code == 0, listed.output
     assert "mnist" in listed.output

@@ -1,4 +1,5 @@
-"""MNIST pictures: drawn from the result's artifacts and the trusted test images, cached."""
+"""The built-in renderers (MNIST pictures): drawn from the result's artifacts and the
+trusted test images, cached, served on the submission pages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from plugins.types import Dataset
+from plugins import builtin_renderers as renderers
+from plugins.types import Dataset, NoPicture, RenderContext
 from server.models import DONE
 from server.services import pictures
 from tests.web.test_instructor import course_plugin_manager
@@ -37,6 +39,15 @@ def _result(n_wrong: int = 12) -> dict:
     return {"status": "graded", "artifacts": {"confusion_matrix": matrix, "misclassified": wrong}}
 
 
+RENDERERS = {r.key: r for r in renderers.RENDERERS}
+
+
+def _misclassified(result: dict, store) -> bytes:
+    artifacts = result["artifacts"]
+    return renderers.render_misclassified(artifacts.get("misclassified"), RenderContext(
+        artifacts=artifacts, metrics={}, assignment="mnist", datasets=store))
+
+
 def _images() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, size=(784, 200), dtype=np.uint8)
 
@@ -44,7 +55,7 @@ def _images() -> np.ndarray:
 def test_misclassified_grid_shows_the_right_digits_in_order():
     images = _images()
     result = _result()
-    grid = Image.open(io.BytesIO(pictures.render_misclassified(result, FakeStore(images))))
+    grid = Image.open(io.BytesIO(_misclassified(result, FakeStore(images))))
     assert grid.format == "PNG"
     grey = np.asarray(grid.convert("L"))
     for i, item in enumerate(result["artifacts"]["misclassified"]):
@@ -57,25 +68,25 @@ def test_misclassified_grid_shows_the_right_digits_in_order():
 
 def test_digit_image_accepts_every_layout():
     images = _images()
-    column = pictures.digit_image(images, 5)
-    assert np.array_equal(pictures.digit_image(np.ascontiguousarray(images.T), 5), column)
-    assert np.array_equal(pictures.digit_image(images.T.reshape(200, 28, 28), 5), column)
+    column = renderers.digit_image(images, 5)
+    assert np.array_equal(renderers.digit_image(np.ascontiguousarray(images.T), 5), column)
+    assert np.array_equal(renderers.digit_image(images.T.reshape(200, 28, 28), 5), column)
     floats = images.astype(np.float32) / 255.0
-    assert np.abs(pictures.digit_image(floats, 5).astype(int) - column).max() <= 1
+    assert np.abs(renderers.digit_image(floats, 5).astype(int) - column).max() <= 1
 
 
 def test_confusion_matrix_png_and_missing_artifacts():
-    png = pictures.render_confusion_matrix(_result())
+    png = renderers.render_confusion_matrix(_result()["artifacts"]["confusion_matrix"])
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.width >= 400
-    with pytest.raises(pictures.NoPicture):
-        pictures.render_confusion_matrix({"artifacts": {}})
-    with pytest.raises(pictures.NoPicture):
-        pictures.render_misclassified({"artifacts": {}}, FakeStore(_images()))
-    with pytest.raises(pictures.NoPicture, match="not available"):
-        pictures.render_misclassified(_result(), BrokenStore())
-    with pytest.raises(pictures.NoPicture):
-        pictures.render_misclassified(_result(), None)
+    with pytest.raises(NoPicture):
+        renderers.render_confusion_matrix(None)
+    with pytest.raises(NoPicture):
+        _misclassified({"artifacts": {}}, FakeStore(_images()))
+    with pytest.raises(NoPicture, match="not available"):
+        _misclassified(_result(), BrokenStore())
+    with pytest.raises(NoPicture):
+        _misclassified(_result(), None)
 
 
 class BrokenStore:
@@ -85,14 +96,17 @@ class BrokenStore:
 
 def test_pictures_are_cached_on_disk_per_result(tmp_path: Path):
     store = FakeStore(_images())
-    first = pictures.picture_png("misclassified", 42, _result(), store, tmp_path)
+    first = pictures.picture_png("misclassified", 42, _result(), RENDERERS, store,
+                                 tmp_path)
     assert store.loads == 1 and len(list(tmp_path.glob("42-misclassified-*.png"))) == 1
-    again = pictures.picture_png("misclassified", 42, _result(), store, tmp_path)
+    again = pictures.picture_png("misclassified", 42, _result(), RENDERERS, store,
+                                 tmp_path)
     assert again == first and store.loads == 1  # served from the disk cache
-    changed = pictures.picture_png("misclassified", 42, _result(n_wrong=3), store, tmp_path)
+    changed = pictures.picture_png("misclassified", 42, _result(n_wrong=3), RENDERERS, store,
+                                   tmp_path)
     assert changed != first and store.loads == 2  # a regrade's new result draws anew
-    with pytest.raises(pictures.NoPicture):
-        pictures.picture_png("../../etc/passwd", 42, _result(), store, tmp_path)
+    with pytest.raises(NoPicture):
+        pictures.picture_png("../../etc/passwd", 42, _result(), RENDERERS, store, tmp_path)
 
 
 @pytest.fixture
@@ -113,7 +127,7 @@ def test_instructor_picture_route(client, auth, state, make_course, make_user,
     monkeypatch.setattr(state, "datasets", FakeStore(_images()))
     auth.login(teacher)
     page = client.get(f"/instructor/nn101/submissions/{sub.id}").get_data(as_text=True)
-    assert "confusion.png" in page and "misclassified.png" in page
+    assert "confusion_matrix.png" in page and "misclassified.png" in page
     # the grid in words: predicted and true label of each digit, in grid order
     assert 'alt="Misclassified test digits (12), in grid order: predicted 0, true 1; ' \
         'predicted 1, true 2; ' in page
@@ -121,7 +135,7 @@ def test_instructor_picture_route(client, auth, state, make_course, make_user,
     page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
     assert "predicted 11" not in page and "predicted 1, true 2; predicted 2, true 3" in page
     auth.login(teacher)
-    for kind in ("confusion", "misclassified"):
+    for kind in ("confusion_matrix", "confusion", "misclassified"):  # and the old name
         response = client.get(f"/instructor/nn101/submissions/{sub.id}/{kind}.png")
         assert response.status_code == 200 and response.mimetype == "image/png"
         assert response.data.startswith(b"\x89PNG")
@@ -138,9 +152,8 @@ def test_real_mnist_digits_are_drawn_when_prepared(state):
     except Exception as error:  # not prepared: `neurograde datasets prepare`
         pytest.skip(f"MNIST is not prepared ({error}); run `neurograde datasets prepare`")
     result = _result(n_wrong=1)
-    grid = np.asarray(Image.open(io.BytesIO(pictures.render_misclassified(result, store)))
-                      .convert("L"))
+    grid = np.asarray(Image.open(io.BytesIO(_misclassified(result, store))).convert("L"))
     tile = grid[PAD:PAD + TILE:3, PAD:PAD + TILE:3]
-    digit = pictures.digit_image(images, result["artifacts"]["misclassified"][0]["index"])
+    digit = renderers.digit_image(images, result["artifacts"]["misclassified"][0]["index"])
     assert np.array_equal(tile, 255 - digit)
     assert 50 < int((digit > 128).sum()) < 400  # a pen stroke, not noise or a blank

@@ -137,7 +137,7 @@ def test_confusion_picture(client, auth, mine, finish, toy_classroom):
     sub = finish(mine(), sample_result(artifacts={"confusion_matrix": matrix}))
     auth.login(toy_classroom.alice)
     page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
-    assert f"/submissions/{sub.id}/confusion.png" in page
+    assert f"/submissions/{sub.id}/confusion_matrix.png" in page
     assert "misclassified.png" not in page
     png = client.get(f"/submissions/{sub.id}/confusion.png")
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"

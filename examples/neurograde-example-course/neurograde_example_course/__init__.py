@@ -1,7 +1,10 @@
-"""An example neurograde plugin: one assignment, one rubric and one dataset.
+"""An example neurograde plugin: one assignment, its rubrics, a dataset and a rubric for
+a built-in assignment.
 
 neurograde finds this module through the `neurograde` entry-point group (see
-pyproject.toml) and calls the `@hookimpl` functions below at start-up.
+pyproject.toml) and calls the `@hookimpl` functions below at start-up. The
+assignment is this folder (handout.md, starter.py, reference.py, checks.py, cases/),
+loaded by one call.
 """
 
 from __future__ import annotations
@@ -10,41 +13,29 @@ from pathlib import Path
 
 import numpy as np
 
-from neurograde_example_course.checks import CHECKS
-from plugins import AssignmentDef, DatasetDef, Limits, RubricDef, hookimpl
+from neurograde import DatasetDef, Limits, RubricDef, hookimpl, load_assignment
 
-HERE = Path(__file__).resolve().parent
-SLUG = "example-relu"
+ASSIGNMENT = load_assignment(
+    __file__, slug="example-relu", title="ReLU and its derivative (example plugin)",
+    order=500, summary="relu(z) and relu_prime(z), elementwise.",
+    limits=Limits(wall_seconds=10, cpu_seconds=10, memory_mb=256),
+    datasets=("example-blobs",),
+    rubrics={"default": {"description": "points per check as in the handout, no late penalty"},
+             "strict": {"points": {"relu-hidden": 4.0}, "late_penalty_per_day": 0.2,
+                        "description": "hidden cases weigh more; 20 % off per day late"}})
 
 
 @hookimpl
 def neurograde_register_assignments():
-    return [AssignmentDef(
-        slug=SLUG,
-        title="ReLU and its derivative (example plugin)",
-        summary="relu(z) and relu_prime(z), elementwise.",
-        handout=(HERE / "handout.md").read_text(encoding="utf-8"),
-        starter=(HERE / "starter.py").read_text(encoding="utf-8"),
-        reference_path=HERE / "reference.py",
-        checks=CHECKS,
-        limits=Limits(wall_seconds=10, cpu_seconds=10, memory_mb=256),
-        datasets=("example-blobs",),
-        default_rubric="example-relu-standard",
-        order=500,
-        cases_dir=HERE / "cases",  # known-bad solutions for `neurograde verify example-relu`
-    )]
+    return [ASSIGNMENT]
 
 
 @hookimpl
 def neurograde_register_rubrics():
-    points = {check.name: check.points for check in CHECKS}
-    return [
-        RubricDef(name="example-relu-standard", assignment=SLUG, points=points,
-                  description="points per check as in the handout, no late penalty"),
-        RubricDef(name="example-relu-strict", assignment=SLUG,
-                  points={**points, "relu-hidden": 4.0}, late_penalty_per_day=0.2,
-                  description="hidden cases weigh more; 20 % off per day late"),
-    ]
+    # a rubric for another plugin's assignment: instructors pick it by name per course
+    return [RubricDef(name="example-sigmoid-late-friendly", assignment="sigmoid",
+                      late_penalty_per_day=0.05,
+                      description="the built-in sigmoid's points; 5 % off per day late")]
 
 
 def load_blobs(cache_dir: Path) -> dict[str, np.ndarray]:
