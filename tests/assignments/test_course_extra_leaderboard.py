@@ -75,8 +75,8 @@ def run_leaderboard(state, client, auth, make_course, make_course_assignment, ma
             [r.result["checks"] for r in rows]
         for row in rows:  # the leaderboard columns come from the result's metrics
             metrics = row.result["metrics"]
-            assert row.metric_public == metrics[f"{assignment.metric}_public"]
-            assert row.metric_private == metrics[f"{assignment.metric}_private"]
+            assert row.metric_public == metrics[f"{assignment.metric_name}_public"]
+            assert row.metric_private == metrics[f"{assignment.metric_name}_private"]
     standings = ranked(state, ca.id, slug)
     assert [name for name, _ in standings] == ["best", "second"], standings
     auth.login(best)
