@@ -28,9 +28,19 @@ from sqlalchemy import select
 from server.db import get_session
 from server.extensions import get_state
 from server.models import Course, CourseAssignment, RegradeBatch, Submission, User
-from server.services import assignment_settings, dashboard, grades, pictures, regrade, roster
+from server.services import (
+    assignment_settings,
+    dashboard,
+    grades,
+    highlight,
+    pictures,
+    regrade,
+    roster,
+)
 from server.services.access import is_course_staff
+from server.services.courses import teaching_order
 from server.services.leaderboard import display_pseudonym
+from server.services.submissions import user_submissions
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +92,17 @@ def course(course: str) -> str:
     return render_template(
         "instructor/dashboard.html", course=course,
         people=dashboard.enrolled(session, course),
-        stats=dashboard.assignment_stats(session, course),
+        stats=sorted(dashboard.assignment_stats(session, course),
+                     key=lambda s: _in_order(s.ca)),
         queue=dashboard.queue_overview(session, course),
         errors=dashboard.recent_errors(session, course),
         titles=_titles(), spark=dashboard.sparkline, pseudonym_of=display_pseudonym,
     )
+
+
+def _in_order(ca: CourseAssignment) -> tuple[int, str]:
+    """The teaching order, the same on every page."""
+    return teaching_order(get_state().registry.assignments)(ca)
 
 
 def _titles() -> dict[str, str]:
@@ -103,9 +119,24 @@ def assignments(course: str) -> str:
     available = sorted((a for a in registry.assignments.values() if a.slug not in enabled),
                        key=lambda a: (a.order, a.slug))
     return render_template("instructor/assignments.html", course=course, available=available,
-                           course_assignments=sorted(course.assignments,
-                                                     key=lambda ca: ca.assignment_slug),
+                           course_assignments=sorted(course.assignments, key=_in_order),
                            registry=registry)
+
+
+@bp.post("/<course>/time-zone")
+def course_time_zone(course: str) -> Response:
+    """The course's time zone: deadlines are entered and shown in it (UTC alongside)."""
+    course = _staff_course(course)
+    name = request.form.get("time_zone", "").strip() or "UTC"
+    try:
+        assignment_settings.valid_zone(name)
+    except assignment_settings.FormError as error:
+        flash(str(error), "error")
+    else:
+        course.time_zone = name
+        get_session().commit()
+        flash(f"Times in this course are now shown in {name}.", "success")
+    return redirect(url_for(".assignments", course=course.slug))
 
 
 @bp.post("/<course>/assignments")
@@ -140,6 +171,8 @@ def assignment(course: str, slug: str) -> str | Response:
         "instructor/assignment.html", course=course, ca=ca, errors=errors, form=request.form,
         definition=registry.assignments.get(slug), rubrics=registry.rubric_names(slug),
         batches=regrade.batches(session, ca), now=datetime.now(UTC),
+        regrade_counts={scope: regrade.count_targets(session, ca, scope)
+                        for scope in ("latest", "best", "all")},
     )
 
 
@@ -212,6 +245,9 @@ def submission(course: str, submission_id: int) -> str:
             sub.submitted_at, ca.deadline),
         pics=pictures.has_pictures(sub.result) if sub.result else {},
         misclassified_alt=pictures.misclassified_alt(sub.result),
+        misclassified=pictures.misclassified_items(sub.result),
+        highlighted=highlight.source_html(sub.source),
+        others=[s for s in user_submissions(get_session(), sub.user, ca) if s.id != sub.id],
     )
 
 

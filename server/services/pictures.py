@@ -102,7 +102,8 @@ def digit_image(images: np.ndarray, index: int) -> np.ndarray:
 
 
 def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> bytes:
-    """A grid of misclassified test digits labelled "got <predicted>" (red), "true <label>"."""
+    """A grid of misclassified test digits, each captioned "#n got <predicted>" (red) over
+    "true <label>" (green)."""
     wrong = list(_artifacts(result).get("misclassified") or [])[:MAX_DIGITS]
     if not wrong:
         raise NoPicture("no misclassified digits in this result")
@@ -113,7 +114,9 @@ def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> byte
     except Exception as error:  # not prepared, or a broken cache: no picture, not a 500
         log.warning("cannot load the MNIST test images: %s", error)
         raise NoPicture(f"the MNIST test images are not available: {error}") from None
-    scale, label_h, pad = 3, 18, 6
+    # each digit gets its own two-line caption ("#n got P" / "true T") and a wide gutter,
+    # so no label can be read as belonging to the neighbouring digit
+    scale, label_h, pad = 3, 36, 14
     columns = min(9, len(wrong))
     rows = math.ceil(len(wrong) / columns)
     tile = 28 * scale
@@ -126,9 +129,10 @@ def render_misclassified(result: Mapping[str, Any] | Any, datasets: Any) -> byte
         y0 = pad + (i // columns) * (tile + label_h + pad)
         digit = Image.fromarray(255 - digit_image(images, int(item["index"])), "L")
         image.paste(digit.resize((tile, tile), Image.NEAREST), (x0, y0))
-        draw.text((x0 + 1, y0 + tile + 2), f"got {item['predicted']}", fill="#c00", font=font)
-        draw.text((x0 + tile - 2, y0 + tile + 2), f"true {item['true']}", fill="#080",
-                  font=font, anchor="ra")
+        draw.rectangle([x0 - 1, y0 - 1, x0 + tile, y0 + tile + label_h - 2], outline="#ccc")
+        draw.text((x0 + 3, y0 + tile + 2), f"#{i + 1} got {item['predicted']}", fill="#b00",
+                  font=font)
+        draw.text((x0 + 3, y0 + tile + 18), f"true {item['true']}", fill="#070", font=font)
     return _png(image)
 
 
@@ -175,9 +179,16 @@ def misclassified_alt(result: Mapping[str, Any] | None) -> str:
     """The misclassified grid in words, for its alt text: the same digits in the same order,
     each as "predicted P, true T"."""
     wrong = list(_artifacts(result or {}).get("misclassified") or [])[:MAX_DIGITS]
-    labels = "; ".join(f"predicted {item.get('predicted')}, true {item.get('true')}"
-                       for item in wrong)
+    labels = "; ".join(f"#{i + 1} predicted {item.get('predicted')}, true {item.get('true')}"
+                       for i, item in enumerate(wrong))
     return f"Misclassified test digits ({len(wrong)}), in grid order: {labels}"
+
+
+def misclassified_items(result: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The digits of the misclassified grid in grid order, numbered as in the picture."""
+    wrong = list(_artifacts(result or {}).get("misclassified") or [])[:MAX_DIGITS]
+    return [{"n": i + 1, "predicted": item.get("predicted"), "true": item.get("true")}
+            for i, item in enumerate(wrong)]
 
 
 def has_pictures(result: Mapping[str, Any] | None) -> dict[str, bool]:

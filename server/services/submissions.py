@@ -57,8 +57,15 @@ class Upload:
 
 
 def clean_filename(name: str) -> str:
-    """The last path component only (browsers may send `C:\\dir\\x.py`)."""
-    return PurePosixPath(name.replace("\\", "/")).name.strip()[:255]
+    """The last path component only (browsers may send `C:\\dir\\x.py`), at most 255
+    characters: a longer name is shortened in its stem, so it keeps its extension."""
+    name = PurePosixPath(name.replace("\\", "/")).name.strip()
+    if len(name) <= 255:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 16:
+        return name[:255]
+    return stem[:254 - len(suffix)] + "." + suffix
 
 
 def decode_source(upload: Upload, max_kb: int = DEFAULT_MAX_SOURCE_KB) -> str:

@@ -17,7 +17,7 @@ from server.db import alembic_config, make_engine, upgrade_database
 from server.models import Base
 
 TABLES = {"users", "api_tokens", "courses", "enrollments", "course_assignments", "submissions",
-          "grading_records", "regrade_batches", "alembic_version"}
+          "grading_records", "regrade_batches", "grading_progress", "alembic_version"}
 
 
 def schema_diff(url: str) -> list:
