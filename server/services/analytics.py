@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,8 +97,7 @@ def diagnosis_phrases(message: str) -> list[str]:
     return phrases
 
 
-def class_analytics(session: Session, ca: CourseAssignment,
-                    now: datetime | None = None) -> Analytics:
+def class_analytics(session: Session, ca: CourseAssignment) -> Analytics:
     """Every figure of the analytics page for one course assignment."""
     subs = list(session.scalars(
         select(Submission).where(Submission.course_assignment_id == ca.id)
@@ -113,12 +112,13 @@ def class_analytics(session: Session, ca: CourseAssignment,
     bins = Counter(min(BINS - 1, int(f * BINS)) for f in fractions)
     zone = _zone(ca.course.time_zone)
     deadline = as_utc(ca.deadline)
+    deadline_day = deadline.astimezone(zone).date() if deadline else None
     return Analytics(
         ca=ca, students=len(students), submitted=len(submitted & set(students)),
         checks=_check_rates(latest.values()),
         diagnoses=_diagnoses(graded),
-        timeline=_timeline(subs, zone, now),
-        deadline_day=deadline.astimezone(zone).date() if deadline else None,
+        timeline=_timeline(subs, zone, deadline_day),
+        deadline_day=deadline_day,
         missing=[u for uid, u in students.items() if uid not in submitted],
         histogram=[bins.get(i, 0) for i in range(BINS)],
         mean_fraction=sum(fractions) / len(fractions) if fractions else None,
@@ -182,12 +182,16 @@ def _diagnoses(graded: list[Submission]) -> list[Diagnosis]:
     return sorted(groups.values(), key=lambda d: (-len(d.students), d.check, d.text))
 
 
-def _timeline(subs: list[Submission], zone: Any, now: datetime | None) -> list[tuple[date, int]]:
-    """Submissions per day (course time zone), every day from the first to the last."""
+def _timeline(subs: list[Submission], zone: Any, deadline_day: date | None,
+              ) -> list[tuple[date, int]]:
+    """Submissions per day (course time zone), every day from the first submission to the
+    last one or the deadline, whichever is later (so the piling up towards it shows)."""
     days = Counter(as_utc(s.submitted_at).astimezone(zone).date() for s in subs)
     if not days:
         return []
     first, last = min(days), max(days)
+    if deadline_day is not None and first <= deadline_day:
+        last = max(last, deadline_day)
     first = max(first, last - timedelta(days=MAX_DAYS - 1))
     return [(first + timedelta(days=i), days.get(first + timedelta(days=i), 0))
             for i in range((last - first).days + 1)]

@@ -69,7 +69,8 @@ class _DisplayMath(Preprocessor):
             if block is not None and _closed(block):
                 match = DISPLAY.match("\n".join(block).strip())
                 if match:
-                    html = f'<div class="math-display">{to_mathml(match.group(1), True)}</div>'
+                    html = (f'<div class="math-display" tabindex="0">'
+                            f"{to_mathml(match.group(1), True)}</div>")
                     out.extend(["", self.md.htmlStash.store(html), ""])
                 else:
                     out.extend(block)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -411,7 +410,8 @@ def _rows(table_html: str) -> list[list[str]]:
 
     rows = []
     for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table_html, re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        cells = [re.sub(r"<[^>]+>", "", c).strip()
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
         if cells and cells[0].isdigit():
             rows.append(cells)
     return rows
