@@ -143,6 +143,8 @@ def fmt_score(value: float | None) -> str:
 class _StripUnsafeLinks(_markdown.treeprocessors.Treeprocessor):
     def run(self, root: ElementTree.Element) -> None:
         for element in root.iter():
+            if element.tag == "table":  # it may scroll sideways on a phone: reachable by keyboard
+                element.set("tabindex", "0")
             for attr in ("href", "src"):
                 value = element.get(attr)
                 if value is not None and not _safe_url(value):

@@ -159,8 +159,9 @@ AUDIT: dict[str, dict[str, int]] = {}
 
 
 def audit(page, name: str, axe: str) -> None:
-    """axe-core in light and dark: no serious or critical violation."""
-    for scheme in ("light", "dark"):
+    """axe-core at both widths in light and dark: no serious or critical violation."""
+    for width, scheme in VIEWS:
+        page.set_viewport_size({"width": width, "height": 900})
         page.emulate_media(color_scheme=scheme)
         if not page.evaluate("typeof window.axe !== 'undefined'"):
             page.add_script_tag(content=axe)
@@ -173,7 +174,8 @@ def audit(page, name: str, axe: str) -> None:
         for violation in result:
             counts[violation["impact"]] = counts.get(violation["impact"], 0) + violation["n"]
         bad = [v for v in result if v["impact"] in ("serious", "critical")]
-        assert not bad, (name, scheme, bad)
+        assert not bad, (name, width, scheme, bad)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.emulate_media(color_scheme="light")
 
 
