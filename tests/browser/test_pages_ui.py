@@ -244,10 +244,13 @@ def test_student_pages(context, world, axe_source):
 def test_live_progress_shows_elapsed_time_and_checks(context, world):
     page = _page_as(context, "alice")
     page.goto(f"/courses/{COURSE}/assignments/sigmoid/")
+    long_name = "my_" + "very_" * 60 + "long_solution.py"  # over 255 characters
     page.set_input_files("input[name=file]", files=[{
-        "name": "slow.py", "mimeType": "text/x-python", "buffer": SLOW.encode()}])
+        "name": long_name, "mimeType": "text/x-python", "buffer": SLOW.encode()}])
     page.click("#upload-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))  # accepted, not "not ending in .py"
+    shown = page.locator("#live a code").inner_text()
+    assert len(shown) == 255 and shown.startswith("my_very_") and shown.endswith(".py")
     text = page.locator("#waiting-text")
     # while it runs: the running check's name, checks done so far, a ticking clock
     page.wait_for_function(
