@@ -266,21 +266,6 @@ def test_live_progress_shows_elapsed_time_and_checks(context, world):
     assert page.locator("#outcome").inner_text().strip() == "✓ passed"
 
 
-def test_queue_position_comes_with_an_estimate(context, world, site):
-    """Both workers busy: a fresh submission waits, and says where and for how long."""
-    page = _page_as(context, "bob")
-    with site.session() as session:
-        state = site.app.extensions["neurograde"]
-        busy = [_submit(session, state, "bob", SLOW) for _ in range(2)]
-        waiting = _submit(session, state, "bob", CORRECT)
-    page.goto(f"/submissions/{waiting}")
-    sentence = page.locator("#waiting-text").inner_text()
-    if "queue" in sentence:  # not yet claimed (the usual case): position and estimate
-        assert re.search(r"Waiting in the queue: position \d+, about \d+ s\.", sentence), sentence
-        shot(page, "submission-queued")
-    _wait_done(site, busy + [waiting])
-
-
 def test_instructor_pages(context, world, axe_source, site):
     page = _page_as(context, "teacher")
     base = f"/instructor/{COURSE}"
@@ -342,3 +327,17 @@ def test_instructor_pages(context, world, axe_source, site):
     assert not any(AUDIT.get(s, {}).get(i) for s in ("light", "dark")
                    for i in ("serious", "critical"))
 
+
+def test_queue_position_comes_with_an_estimate(context, world, site):
+    """Both workers busy: a fresh submission waits, and says where and for how long."""
+    page = _page_as(context, "bob")
+    with site.session() as session:
+        state = site.app.extensions["neurograde"]
+        busy = [_submit(session, state, "bob", SLOW) for _ in range(2)]
+        waiting = _submit(session, state, "bob", CORRECT)
+    page.goto(f"/submissions/{waiting}")
+    sentence = page.locator("#waiting-text").inner_text()
+    if "queue" in sentence:  # not yet claimed (the usual case): position and estimate
+        assert re.search(r"Waiting in the queue: position \d+, about \d+ s\.", sentence), sentence
+        shot(page, "submission-queued")
+    _wait_done(site, busy + [waiting])
