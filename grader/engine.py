@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from grader import progress
 from grader.errors import SandboxUnavailable
 from grader.pool import default_pool
 from grader.result import CheckResult, GradingResult
@@ -148,7 +149,8 @@ class _Run:
             return self._ended(session, gone.status, gone.message, gone.limit_hit)
         metrics: dict[str, float] = {}
         artifacts: dict[str, Any] = {}
-        for check in self.checks:
+        for done, check in enumerate(self.checks):
+            progress.report(check.name, done, len(self.checks))
             ctx = Context(session, check, self, reference)
             try:
                 outcome = check.run(ctx)

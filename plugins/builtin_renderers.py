@@ -111,14 +111,17 @@ def _test_images(context: RenderContext) -> np.ndarray:
 
 
 def render_misclassified(value: Any, context: RenderContext) -> bytes:
-    """A grid of misclassified test digits labelled "got <predicted>" (red), "true <label>"."""
+    """A grid of misclassified test digits, each captioned "#n got <predicted>" (red) over
+    "true <label>" (green)."""
     wrong = list(value or [])[:MAX_DIGITS]
     if not wrong:
         raise NoPicture("no misclassified digits in this result")
     images = _test_images(context)
     side = digit_image(images, int(wrong[0]["index"])).shape[0]
+    # each digit gets its own two-line caption and a wide gutter, so no label can be read
+    # as belonging to the neighbouring digit
     scale = max(1, 84 // side)
-    label_h, pad, tile = 18, 6, side * scale
+    label_h, pad, tile = 36, 14, side * scale
     columns = min(9, len(wrong))
     rows = math.ceil(len(wrong) / columns)
     image = Image.new("RGB", (pad + columns * (tile + pad), pad + rows * (tile + label_h + pad)),
@@ -130,18 +133,23 @@ def render_misclassified(value: Any, context: RenderContext) -> bytes:
         y0 = pad + (i // columns) * (tile + label_h + pad)
         digit = Image.fromarray(255 - digit_image(images, int(item["index"])), "L")
         image.paste(digit.resize((tile, tile), Image.NEAREST), (x0, y0))
-        draw.text((x0 + 1, y0 + tile + 2), f"got {item['predicted']}", fill="#c00", font=small)
-        draw.text((x0 + tile - 2, y0 + tile + 2), f"true {item['true']}", fill="#080",
-                  font=small, anchor="ra")
+        draw.rectangle([x0 - 1, y0 - 1, x0 + tile, y0 + tile + label_h - 2], outline="#ccc")
+        draw.text((x0 + 3, y0 + tile + 2), f"#{i + 1} got {item['predicted']}", fill="#b00",
+                  font=small)
+        draw.text((x0 + 3, y0 + tile + 18), f"true {item['true']}", fill="#070", font=small)
     return png(image)
 
 
+def misclassified_legend(value: Any) -> list[str]:
+    """One line per digit of the grid, numbered as in the picture."""
+    return [f"#{i + 1}: got {item.get('predicted')}, true {item.get('true')}"
+            for i, item in enumerate(list(value or [])[:MAX_DIGITS])]
+
+
 def misclassified_alt(value: Any) -> str:
-    """The grid in words: the same digits in the same order, "predicted P, true T"."""
-    wrong = list(value or [])[:MAX_DIGITS]
-    labels = "; ".join(f"predicted {item.get('predicted')}, true {item.get('true')}"
-                       for item in wrong)
-    return f"Misclassified test digits ({len(wrong)}), in grid order: {labels}"
+    """The grid in words: the same digits in the same order."""
+    lines = misclassified_legend(value)
+    return f"Misclassified test digits ({len(lines)}), in grid order: {'; '.join(lines)}"
 
 
 RENDERERS = (
@@ -153,9 +161,9 @@ RENDERERS = (
                 order=10),
     RendererDef(key="misclassified", render=render_misclassified,
                 title="Misclassified test digits",
-                caption="Some misclassified test digits: under each, what your network "
-                        "predicted (“got”, red) and the true digit (green).",
-                alt=misclassified_alt, order=20),
+                caption="Some misclassified test digits: under each, its number, what your "
+                        "network predicted (“got”, red) and the true digit (“true”, green).",
+                alt=misclassified_alt, legend=misclassified_legend, order=20),
 )
 
 

@@ -207,7 +207,9 @@ class RendererDef:
 
     `render(value, context)` gets the artifact's JSON value and a `RenderContext` and
     returns PNG bytes, or raises `NoPicture` when there is nothing to draw. `alt(value)`
-    describes the picture in words (its alt text); `caption` is shown under it.
+    describes the picture in words (its alt text); `caption` is shown under it, and
+    `legend(value)`, when given, lists one line per part of the picture (e.g. "#3: got 7,
+    true 9" per digit of a grid), shown as a numbered list beside it.
     """
 
     key: str
@@ -216,6 +218,7 @@ class RendererDef:
     caption: str = ""
     alt: Callable[[Any], str] | None = None
     order: int = 100  #: position among a result's pictures
+    legend: Callable[[Any], list[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from server.extensions import AppState, csrf, login_manager
 log = logging.getLogger(__name__)
 
 #: blueprint modules, each exposing `bp`; registered in this order
-BLUEPRINTS = ("auth", "student", "submissions", "leaderboard", "instructor", "api", "lti")
+BLUEPRINTS = ("auth", "student", "submissions", "leaderboard", "instructor", "api", "help",
+              "analytics", "lti")
 
 
 def load_plugins(load_entrypoints: bool = True, pm: pluggy.PluginManager | None = None,

@@ -38,6 +38,7 @@ from server.db import make_engine, make_session_factory
 from server.grading import grade_job
 from server.lti.passback import safe_run_due
 from server.models import RUNNING, Submission
+from server.services.progress import publishing_progress
 
 if TYPE_CHECKING:
     from server.worker_pool import WorkerPool
@@ -305,7 +306,8 @@ class Worker:
     def _grade(self, job: Submission) -> GradingResult:
         self._grading = True
         try:
-            return self.grade(self.state, job)
+            with publishing_progress(self.state.session_factory, job.id):
+                return self.grade(self.state, job)
         except Exception as exc:  # a bug on our side: retried as internal_error
             log.exception("grading submission %s crashed", job.id)
             return GradingResult.failure(

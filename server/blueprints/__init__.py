@@ -1,8 +1,8 @@
 """Blueprints of the web app, plus the few helpers every page template uses.
 
 `install_template_helpers` is called once by the auth blueprint (always registered),
-so `base.html` and every other template can use `url_for_if`, `badge`, `when` and
-`markdown` whichever blueprints are installed.
+so `base.html` and every other template can use `url_for_if`, `badge`, `when`,
+`check_badge` and `markdown` whichever blueprints are installed.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import markdown as _markdown
 from flask import Blueprint, url_for
 from markupsafe import Markup
 from werkzeug.routing import BuildError
+
+from server.services.mathml import MathExtension
 
 #: status -> (label, css class) for the little coloured badges
 BADGES: dict[str, tuple[str, str]] = {
@@ -29,6 +32,15 @@ BADGES: dict[str, tuple[str, str]] = {
     "memory_limit": ("memory limit", "badge-bad"),
     "crashed": ("crashed", "badge-bad"),
     "internal_error": ("grading failed", "badge-warn"),
+}
+
+#: outcome of one check (or a graded run) -> (label, css class); the label carries a symbol
+#: so the meaning never rests on colour alone
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "passed": ("✓ passed", "badge-ok"),
+    "partial": ("◐ partial", "badge-warn"),
+    "failed": ("✗ failed", "badge-bad"),
+    "not_run": ("– not run", "badge-muted"),
 }
 
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -55,13 +67,71 @@ def badge(status: str) -> Markup:
     return Markup('<span class="badge {}" data-status="{}">{}</span>').format(css, status, label)
 
 
-def when(moment: datetime | None) -> str:
-    """Times are shown in UTC, to the minute."""
+def zone(name: str | None) -> ZoneInfo | None:
+    """The IANA time zone `name`, or None for UTC, empty or unknown names."""
+    if not name or name.upper() == "UTC":
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def when(moment: datetime | None, time_zone: str | None = None) -> str:
+    """A moment to the minute: in the course's time zone with UTC alongside, or in UTC."""
     if moment is None:
         return "—"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    utc = moment.astimezone(UTC)
+    local_zone = zone(time_zone)
+    if local_zone is None:
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    local = moment.astimezone(local_zone)
+    utc_text = utc.strftime("%H:%M UTC" if utc.date() == local.date() else "%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}">{}</time> <span class="utc">({})</span>').format(
+        utc.strftime("%Y-%m-%dT%H:%MZ"), local.strftime("%Y-%m-%d %H:%M %Z"), utc_text)
+
+
+def local_input(moment: datetime | None, time_zone: str | None = None) -> str:
+    """A moment as a datetime-local input value in `time_zone` (UTC if none)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone(time_zone) or UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def check_outcome(check: Any) -> str:
+    """passed / partial / failed / not_run for one check result (a dict or an object)."""
+    get = check.get if isinstance(check, dict) else lambda k, d=None: getattr(check, k, d)
+    score, maximum = get("score") or 0.0, get("max_score") or 0.0
+    if get("passed") and score >= maximum:
+        return "passed"
+    if score > 0:
+        return "partial"
+    if str(get("message") or "").startswith("not run"):
+        return "not_run"
+    return "failed"
+
+
+def score_outcome(score: float | None, maximum: float | None) -> str | None:
+    """passed / partial / failed for a graded score, None without one."""
+    if score is None or not maximum:
+        return None
+    return "passed" if score >= maximum else "partial" if score > 0 else "failed"
+
+
+def outcome_badge(outcome: str | None) -> Markup:
+    if outcome is None:
+        return Markup("")
+    label, css = OUTCOMES[outcome]
+    return Markup('<span class="badge {}" data-outcome="{}">{}</span>').format(
+        css, outcome, label)
+
+
+def check_badge(check: Any) -> Markup:
+    return outcome_badge(check_outcome(check))
 
 
 def fmt_score(value: float | None) -> str:
@@ -73,6 +143,8 @@ def fmt_score(value: float | None) -> str:
 class _StripUnsafeLinks(_markdown.treeprocessors.Treeprocessor):
     def run(self, root: ElementTree.Element) -> None:
         for element in root.iter():
+            if element.tag == "table":  # it may scroll sideways on a phone: reachable by keyboard
+                element.set("tabindex", "0")
             for attr in ("href", "src"):
                 value = element.get(attr)
                 if value is not None and not _safe_url(value):
@@ -97,7 +169,8 @@ class _SafeMarkdown(_markdown.Extension):
 
 def render_markdown(text: str) -> Markup:
     html = _markdown.markdown(
-        text or "", extensions=["fenced_code", "tables", "sane_lists", _SafeMarkdown()],
+        text or "", extensions=["fenced_code", "tables", "sane_lists", _SafeMarkdown(),
+                                MathExtension()],
         output_format="html")
     return Markup(html)
 
@@ -109,3 +182,7 @@ def install_template_helpers(bp: Blueprint) -> None:
     bp.add_app_template_filter(when, "when")
     bp.add_app_template_filter(fmt_score, "score")
     bp.add_app_template_filter(render_markdown, "markdown")
+    bp.add_app_template_filter(check_badge, "check_badge")
+    bp.add_app_template_filter(local_input, "local_input")
+    bp.add_app_template_filter(outcome_badge, "outcome_badge")
+    bp.add_app_template_global(score_outcome, "score_outcome")

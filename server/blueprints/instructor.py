@@ -32,13 +32,16 @@ from server.services import (
     assignment_settings,
     dashboard,
     grades,
+    highlight,
     invitations,
     pictures,
     regrade,
     roster,
 )
 from server.services.access import is_course_staff
+from server.services.courses import teaching_order
 from server.services.leaderboard import display_pseudonym
+from server.services.submissions import user_submissions
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +93,17 @@ def course(course: str) -> str:
     return render_template(
         "instructor/dashboard.html", course=course,
         people=dashboard.enrolled(session, course),
-        stats=dashboard.assignment_stats(session, course),
+        stats=sorted(dashboard.assignment_stats(session, course),
+                     key=lambda s: _in_order(s.ca)),
         queue=dashboard.queue_overview(session, course),
         errors=dashboard.recent_errors(session, course),
         titles=_titles(), spark=dashboard.sparkline, pseudonym_of=display_pseudonym,
     )
+
+
+def _in_order(ca: CourseAssignment) -> tuple[int, str]:
+    """The teaching order, the same on every page."""
+    return teaching_order(get_state().registry.assignments)(ca)
 
 
 def _titles() -> dict[str, str]:
@@ -111,9 +120,24 @@ def assignments(course: str) -> str:
     available = sorted((a for a in registry.assignments.values() if a.slug not in enabled),
                        key=lambda a: (a.order, a.slug))
     return render_template("instructor/assignments.html", course=course, available=available,
-                           course_assignments=sorted(course.assignments,
-                                                     key=lambda ca: ca.assignment_slug),
+                           course_assignments=sorted(course.assignments, key=_in_order),
                            registry=registry)
+
+
+@bp.post("/<course>/time-zone")
+def course_time_zone(course: str) -> Response:
+    """The course's time zone: deadlines are entered and shown in it (UTC alongside)."""
+    course = _staff_course(course)
+    name = request.form.get("time_zone", "").strip() or "UTC"
+    try:
+        assignment_settings.valid_zone(name)
+    except assignment_settings.FormError as error:
+        flash(str(error), "error")
+    else:
+        course.time_zone = name
+        get_session().commit()
+        flash(f"Times in this course are now shown in {name}.", "success")
+    return redirect(url_for(".assignments", course=course.slug))
 
 
 @bp.post("/<course>/assignments")
@@ -148,6 +172,8 @@ def assignment(course: str, slug: str) -> str | Response:
         "instructor/assignment.html", course=course, ca=ca, errors=errors, form=request.form,
         definition=registry.assignments.get(slug), rubrics=registry.rubric_names(slug),
         batches=regrade.batches(session, ca), now=datetime.now(UTC),
+        regrade_counts={scope: regrade.count_targets(session, ca, scope)
+                        for scope in ("latest", "best", "all")},
     )
 
 
@@ -219,6 +245,8 @@ def submission(course: str, submission_id: int) -> str:
         effective=grades.effective_score(sub, ca), late_days=grades.days_late(
             sub.submitted_at, ca.deadline),
         pics=pictures.pictures_of(sub.result, get_state().registry.renderers),
+        highlighted=highlight.source_html(sub.source),
+        others=[s for s in user_submissions(get_session(), sub.user, ca) if s.id != sub.id],
     )
 
 

@@ -81,8 +81,16 @@ def assignment(course: str, slug: str):
         handout=render_markdown(definition.handout), history=history,
         scores={sub.id: counted_score(sub, ca) for sub in history},
         left=subs_service.submissions_left(session, current_user, ca),
-        reset=subs_service.next_reset(), max_kb=definition.limits.max_source_kb,
+        reset=subs_service.next_reset(), max_kb=_upload_limit_kb(definition),
         closed=_closed(ca))
+
+
+def _upload_limit_kb(definition) -> int:
+    """What the form promises: the assignment's limit, or the server's if that is lower."""
+    from flask import current_app
+
+    server_kb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
+    return min(definition.limits.max_source_kb, server_kb or definition.limits.max_source_kb)
 
 
 def _closed(ca: CourseAssignment) -> bool:
@@ -131,12 +139,15 @@ def _one_upload() -> subs_service.Upload:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error: RequestEntityTooLarge):
-    """Uploads over the server's request limit: back to the form with a clear message."""
+    """Uploads over the server's request limit: back to the form, quoting the same limit
+    the form states (the assignment's), so the two messages never disagree."""
     from flask import current_app
 
-    limit_kb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024
-    flash(f"The upload is too large (the server accepts at most {limit_kb} kB).", "error")
     view_args = request.view_args or {}
+    definition = get_state().registry.assignments.get(view_args.get("slug", ""))
+    limit_kb = (_upload_limit_kb(definition) if definition
+                else (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024)
+    flash(f"The file is too large: this assignment accepts at most {limit_kb} kB.", "error")
     if request.endpoint == "student.submit" and current_user.is_authenticated:
         return redirect(url_for("student.assignment", **view_args), code=303)
     return redirect(url_for("student.index"), code=303)

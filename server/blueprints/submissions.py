@@ -13,13 +13,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_login import current_user, login_required
 
-from server.blueprints import badge, submission_status
+from server.blueprints import badge, outcome_badge, score_outcome, submission_status
 from server.blueprints.conditional import conditional, etag_for, not_modified
 from server.db import get_session
 from server.errors import NotFound
 from server.extensions import get_state
 from server.models import DONE, QUEUED, Submission
-from server.services import access
+from server.services import access, highlight, progress
 from server.services.grades import counted_score, deadline_passed
 from server.services.leaderboard import LADDER_STEP
 from server.services.submissions import status_head, visible_submission
@@ -107,6 +107,15 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
     }
 
 
+def _live(submission: Submission) -> dict[str, Any]:
+    """Queue position, estimated wait and grading progress for the live part of the page."""
+    session = get_session()
+    position = _queue_position(submission)
+    return {"position": position,
+            "wait_s": progress.estimated_wait_s(session, submission, position),
+            "progress": progress.snapshot(session, submission)}
+
+
 @bp.get("/submissions/<int:submission_id>")
 @login_required
 def show(submission_id: int):
@@ -116,7 +125,7 @@ def show(submission_id: int):
     definition = get_state().registry.assignments.get(submission.course_assignment.assignment_slug)
     return render_template(
         "submissions/show.html", definition=definition, ca=submission.course_assignment,
-        course=submission.course_assignment.course, position=_queue_position(submission),
+        course=submission.course_assignment.course, **_live(submission),
         **result_context(submission, staff))
 
 
@@ -134,20 +143,24 @@ def status(submission_id: int):
     if found is None:
         raise NotFound("There is no such submission, or it is not yours.")
     head, staff = found
-    position = _queue_position(head)
-    etag = etag_for("status", tuple(head), position, staff, deadline_passed(head))
+    live = _live(head)
+    etag = etag_for("status", tuple(head), live["position"], live["progress"], staff,
+                    deadline_passed(head))
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
     state = submission_status(head)
     body: dict[str, Any] = {
         "id": head.id, "state": head.state, "status": state,
-        "done": head.state == DONE, "queue_position": position,
+        "done": head.state == DONE, "queue_position": live["position"],
+        "estimated_wait_s": live["wait_s"], "progress": live["progress"],
         "badge_html": str(badge(state)),
     }
     if head.state == DONE:
         submission = _get(submission_id)
-        body.update(score=counted_score(submission, submission.course_assignment),
-                    max_score=submission.max_score,
+        score = counted_score(submission, submission.course_assignment)
+        body.update(score=score, max_score=submission.max_score,
+                    outcome_html=str(outcome_badge(score_outcome(
+                        score, submission.max_score))) if state == "graded" else "",
                     result_html=render_template("submissions/_result.html",
                                                 **result_context(submission, staff)))
     return conditional(jsonify(body), etag)
@@ -160,8 +173,33 @@ def source(submission_id: int):
     if request.args.get("download"):
         return Response(submission.source, mimetype="text/plain", headers={
             "Content-Disposition": f'attachment; filename="submission-{submission.id}.py"'})
+    others = [s for s in _same_author(submission) if s.id != submission.id]
     return render_template("submissions/source.html", submission=submission,
-                           course=submission.course_assignment.course)
+                           course=submission.course_assignment.course, others=others,
+                           highlighted=highlight.source_html(submission.source),
+                           lines=len(submission.source.splitlines()))
+
+
+def _same_author(submission: Submission) -> list[Submission]:
+    """The author's submissions to the same assignment, newest first."""
+    from server.services.submissions import user_submissions
+
+    return user_submissions(get_session(), submission.user, submission.course_assignment)
+
+
+@bp.get("/submissions/diff")
+@login_required
+def diff_form():
+    """The changes between two submissions (?old=&new=) of one student, for the student
+    and the course's staff; each id must be visible to the viewer."""
+    old = _get(request.args.get("old", type=int) or 0)
+    new = _get(request.args.get("new", type=int) or 0)
+    if old.user_id != new.user_id:
+        raise NotFound("Only two submissions of the same student can be compared.")
+    rows = highlight.diff_lines(old.source, new.source)
+    added, removed = highlight.diff_counts(rows)
+    return render_template("submissions/diff.html", old=old, new=new, rows=rows, added=added,
+                           removed=removed, course=new.course_assignment.course)
 
 
 @bp.get("/submissions/<int:submission_id>/<kind>.png")

@@ -17,6 +17,8 @@ class Course(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    #: IANA name (e.g. "Europe/Berlin"): deadlines are entered and shown in it, with UTC alongside
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     enrollments: Mapped[list[Enrollment]] = relationship(back_populates="course",

@@ -1,13 +1,15 @@
 """Enabling assignments in a course and reading the instructor's settings form.
 
-Times in the form are UTC (``YYYY-MM-DDTHH:MM``, as a datetime-local input
-sends them); the late penalty is entered in percent per started day.
+Times in the form are in the course's time zone (``YYYY-MM-DDTHH:MM``, as a
+datetime-local input sends them) and stored in UTC; the late penalty is entered in
+percent per started day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -36,16 +38,26 @@ def enable(session: Session, registry: Registry, course: Course, slug: str) -> C
     return ca
 
 
-def parse_time(raw: str) -> datetime | None:
-    """A UTC moment from a form field, or None for an empty field."""
+def parse_time(raw: str, time_zone: str = "UTC") -> datetime | None:
+    """A UTC moment from a form field read in `time_zone`, or None for an empty field."""
     raw = raw.strip()
     if not raw:
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise FormError("use the form YYYY-MM-DD HH:MM (UTC)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        raise FormError(f"use the form YYYY-MM-DD HH:MM ({time_zone})") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=valid_zone(time_zone))
+    return moment.astimezone(UTC)
+
+
+def valid_zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` ("Europe/Berlin", "UTC"), or a FormError."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FormError(f"{name!r} is not a time zone name such as Europe/Berlin or UTC") from None
 
 
 def apply_settings(ca: CourseAssignment, form: Mapping[str, str],
@@ -53,7 +65,10 @@ def apply_settings(ca: CourseAssignment, form: Mapping[str, str],
     """Copy valid settings onto `ca`; returns {field: message} for every invalid one."""
     errors: dict[str, str] = {}
     values: dict[str, object] = {}
-    for name, parse in (("deadline", parse_time), ("hard_cutoff", parse_time),
+    def local_time(raw: str) -> datetime | None:
+        return parse_time(raw, getattr(ca.course, "time_zone", None) or "UTC")
+
+    for name, parse in (("deadline", local_time), ("hard_cutoff", local_time),
                         ("late_penalty_percent", _percent),
                         ("daily_submission_limit", _limit)):
         try:

@@ -92,3 +92,12 @@ def _split_seed(course_slug: str, slug: str) -> int:
     # 31 bits fit PostgreSQL's INTEGER
     digest = hashlib.sha256(f"{course_slug}/{slug}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def teaching_order(assignments: dict[str, Any]) -> Any:
+    """A sort key for course assignments (or anything with `assignment_slug`, or slugs):
+    the plugins' teaching order, then the slug; the same order on every page."""
+    def key(item: Any) -> tuple[int, str]:
+        slug = item if isinstance(item, str) else item.assignment_slug
+        return (getattr(assignments.get(slug), "order", 1000), slug)
+    return key

@@ -36,6 +36,7 @@ class Picture:
     title: str
     caption: str
     alt: str
+    legend: list[str]
 
 
 def _data(result: Mapping[str, Any] | Any) -> Mapping[str, Any]:
@@ -51,7 +52,8 @@ def pictures_of(result: Mapping[str, Any] | None, renderers: Mapping[str, Render
     """The pictures `result` can produce, in the renderers' order."""
     artifacts = _artifacts(result or {})
     found = [r for key, r in renderers.items() if artifacts.get(key)]
-    return [Picture(r.key, r.title or r.key, r.caption, _alt(r, artifacts[r.key]))
+    return [Picture(r.key, r.title or r.key, r.caption, _alt(r, artifacts[r.key]),
+                    _legend(r, artifacts[r.key]))
             for r in sorted(found, key=lambda r: (r.order, r.key))]
 
 
@@ -61,6 +63,14 @@ def _alt(renderer: RendererDef, value: Any) -> str:
     except Exception:  # a plugin's bug must not break the page
         log.exception("alt text of renderer %r failed", renderer.key)
         return renderer.title or renderer.key
+
+
+def _legend(renderer: RendererDef, value: Any) -> list[str]:
+    try:
+        return list(renderer.legend(value)) if renderer.legend else []
+    except Exception:  # a plugin's bug must not break the page
+        log.exception("legend of renderer %r failed", renderer.key)
+        return []
 
 
 def result_hash(result: Mapping[str, Any]) -> str:

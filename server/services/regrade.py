@@ -74,6 +74,11 @@ def start_regrade(session: Session, ca: CourseAssignment, scope: str, *,
     return batch
 
 
+def count_targets(session: Session, ca: CourseAssignment, scope: str) -> int:
+    """How many submissions a regrade of `scope` would queue now (for the confirmation)."""
+    return len(_targets(session, ca, scope, None)) if scope in SCOPES and scope != "one" else 0
+
+
 def _targets(session: Session, ca: CourseAssignment, scope: str,
              submission_id: int | None) -> list[int]:
     """Ids of the finished submissions `scope` selects."""

@@ -59,8 +59,15 @@ class Upload:
 
 
 def clean_filename(name: str) -> str:
-    """The last path component only (browsers may send `C:\\dir\\x.py`)."""
-    return PurePosixPath(name.replace("\\", "/")).name.strip()[:255]
+    """The last path component only (browsers may send `C:\\dir\\x.py`), at most 255
+    characters: a longer name is shortened in its stem, so it keeps its extension."""
+    name = PurePosixPath(name.replace("\\", "/")).name.strip()
+    if len(name) <= 255:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 16:
+        return name[:255]
+    return stem[:254 - len(suffix)] + "." + suffix
 
 
 def decode_source(upload: Upload, max_kb: int = DEFAULT_MAX_SOURCE_KB) -> str:
@@ -211,7 +218,8 @@ def status_head(session: Session, user: User, submission_id: int) -> tuple[Any, 
     head = session.execute(
         select(Submission.id, Submission.user_id, Submission.state, Submission.status,
                Submission.score, Submission.max_score, Submission.attempts,
-               Submission.graded_at, CourseAssignment.course_id, CourseAssignment.deadline)
+               Submission.graded_at, Submission.started_at, Submission.course_assignment_id,
+               CourseAssignment.course_id, CourseAssignment.deadline)
         .join(CourseAssignment, CourseAssignment.id == Submission.course_assignment_id)
         .where(Submission.id == submission_id)).first()
     if head is None or not getattr(user, "is_authenticated", False):

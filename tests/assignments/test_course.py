@@ -45,11 +45,13 @@ def test_mnist_rubrics_can_be_swapped_by_name(registry):
 
 
 @pytest.mark.parametrize("slug, numbers", [
-    ("sigmoid", ["0.9990889488055994", "σ(z)·(1 − σ(z))", "±1000", "512 MB"]),
-    ("mse-loss", ["0.5", "(2/n) · (y_predᵢ − y_trueᵢ)", "[−0.5, 0, 0, −0.5]"]),
+    # formulas are LaTeX in the handout's source (typeset as MathML on the page)
+    ("sigmoid", ["0.9990889488055994", r"\sigma(z) \cdot (1 - \sigma(z))", "±1000", "512 MB"]),
+    ("mse-loss", ["0.5", r"\frac{2}{n} (y_{\text{pred},i} - y_{\text{true},i})",
+                  "[−0.5, 0, 0, −0.5]"]),
     ("backprop-2-2-1", ["0.7216325609518421", "0.5236951740839997", "0.0214", "0.021470",
                         "Emily", "Frank", "Diana", "−0.237618"]),
-    ("mnist", ["(784, m)", "1/(2m)", "95 %", "90 %", "N(0, **1/n_in**)", "mnist-strict",
+    ("mnist", ["(784, m)", r"\frac{1}{2m}", "95 %", "90 %", "N(0, **1/n_in**)", "mnist-strict",
                "LeCun"]),
 ])
 def test_handouts_carry_the_contract_numbers(registry, slug, numbers):

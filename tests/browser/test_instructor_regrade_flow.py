@@ -221,7 +221,12 @@ def test_instructor_enables_sets_deadline_regrades_and_exports(live, browser, tm
     page.click("#settings-form button[type=submit]")
     expect(page.locator(".flash-success")).to_contain_text("Settings saved")
     page.select_option("#regrade-form select[name=scope]", "latest")
+    # the regrade asks first, naming how many submissions it queues
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.click("#regrade-form button[type=submit]")
+    expect(page.locator("#regrade-state")).to_be_visible()
+    assert questions and "Regrade 2 submission(s)" in questions[0], questions
     expect(page.locator("#regrade-state")).to_have_text("finished", timeout=60_000)
     summary = page.locator("#regrade-summary")
     alice_row = summary.locator("tr", has_text="alice")

@@ -145,6 +145,14 @@ def test_mnist_pictures(new_page):
     assert pairs and all(predicted != true for predicted, true in pairs), alt
     caption = page.locator("#misclassified-img + figcaption").inner_text()
     assert "predicted" in caption and "true" in caption
+    # one caption per digit, numbered as in the grid, in the grid's order
+    captions = page.locator("#misclassified-legend li").all_inner_texts()
+    assert [re.fullmatch(r"#(\d+): got (\d), true (\d)", c).groups() for c in captions] == [
+        (str(n), p, t) for n, (p, t) in enumerate(pairs, start=1)]
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    shot(page, "submission-mnist-390-light")
+    page.set_viewport_size({"width": 1200, "height": 900})
     shot(page, "submission-mnist")
 
 

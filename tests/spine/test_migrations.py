@@ -17,8 +17,8 @@ from server.db import alembic_config, make_engine, upgrade_database
 from server.models import Base
 
 TABLES = {"users", "api_tokens", "courses", "enrollments", "course_assignments", "submissions",
-          "grading_records", "regrade_batches", "alembic_version", "login_sessions",
-          "login_throttles", "enrollment_invitations"}
+          "grading_records", "regrade_batches", "grading_progress", "alembic_version",
+          "login_sessions", "login_throttles", "enrollment_invitations"}
 TABLES |= {"lti_platforms", "lti_contexts", "lti_users", "lti_line_items", "lti_passbacks",
            "lti_passback_log", "lti_launch_data"}
 

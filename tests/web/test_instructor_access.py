@@ -44,7 +44,7 @@ def instructor_urls(app, world) -> list[tuple[str, str, str]]:
         from flask import url_for
 
         for rule in app.url_map.iter_rules():
-            if not rule.endpoint.startswith("instructor."):
+            if not rule.endpoint.startswith(("instructor.", "analytics.")):
                 continue
             url = url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -57,13 +57,14 @@ EXPECTED_ENDPOINTS = {
     "instructor.enable_assignment", "instructor.assignment", "instructor.start_regrade",
     "instructor.regrade_summary", "instructor.assignment_submissions", "instructor.student",
     "instructor.submission", "instructor.picture", "instructor.grades_csv",
-    "instructor.roster_page",
+    "instructor.roster_page", "instructor.course_time_zone",
+    "analytics.course", "analytics.assignment", "analytics.assignment_csv",
 }
 
 
 def _form_for(endpoint: str) -> dict[str, str]:
     return {"scope": "all", "slug": "beta", "username": "mallory", "deadline": "",
-            "late_penalty_percent": "0", "enabled": "on"}
+            "late_penalty_percent": "0", "enabled": "on", "time_zone": "Asia/Tokyo"}
 
 
 def test_every_instructor_route_is_checked(app, world):
@@ -86,6 +87,7 @@ def test_students_and_other_instructors_are_refused_everywhere(app, client, auth
     with state.session_factory() as session:  # nothing changed behind the refusals
         assert session.query(RegradeBatch).count() == 1
         assert session.get(type(world["sub"]), world["sub"].id).state == DONE
+        assert session.get(type(world["course"]), world["course"].id).time_zone == "UTC"
 
 
 def test_anonymous_users_are_sent_to_the_login_page(app, client, world):
