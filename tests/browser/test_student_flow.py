@@ -141,7 +141,7 @@ def test_mnist_pictures(new_page):
             "&& i.naturalWidth > 0; }", arg=picture)
     # the grid says, for each digit, what the network predicted and what it truly is
     alt = page.locator("#misclassified-img").get_attribute("alt")
-    pairs = re.findall(r"predicted (\d), true (\d)", alt)
+    pairs = re.findall(r"got (\d), true (\d)", alt)
     assert pairs and all(predicted != true for predicted, true in pairs), alt
     caption = page.locator("#misclassified-img + figcaption").inner_text()
     assert "predicted" in caption and "true" in caption

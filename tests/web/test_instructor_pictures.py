@@ -129,13 +129,13 @@ def test_instructor_picture_route(client, auth, state, make_course, make_user,
     page = client.get(f"/instructor/nn101/submissions/{sub.id}").get_data(as_text=True)
     assert "confusion_matrix.png" in page and "misclassified.png" in page
     # the grid in words: predicted and true label of each digit, in grid order
-    assert 'alt="Misclassified test digits (12), in grid order: #1 predicted 0, true 1; ' \
-        '#2 predicted 1, true 2; ' in page
+    assert 'alt="Misclassified test digits (12), in grid order: #1: got 0, true 1; ' \
+        '#2: got 1, true 2; ' in page
     # and one caption per digit under the picture, numbered as in the grid
     assert "<li>#1: got 0, true 1</li><li>#2: got 1, true 2</li>" in page
     auth.login(alice)
     page = client.get(f"/submissions/{sub.id}").get_data(as_text=True)
-    assert "predicted 11" not in page and "#2 predicted 1, true 2; #3 predicted 2, true 3" in page
+    assert "got 11" not in page and "#2: got 1, true 2; #3: got 2, true 3" in page
     auth.login(teacher)
     for kind in ("confusion_matrix", "confusion", "misclassified"):  # and the old name
         response = client.get(f"/instructor/nn101/submissions/{sub.id}/{kind}.png")
