@@ -93,6 +93,7 @@ def test_lms_instructor_deep_links_and_student_score_passes_back(site, browser):
         teacher.fill("input[name=late_penalty_percent]", "20")
         teacher.click("#settings-form button[type=submit]")
         teacher.select_option("#regrade-form select[name=scope]", "latest")
+        teacher.once("dialog", lambda dialog: dialog.accept())  # "Regrade N submissions?"
         teacher.click("#regrade-form button[type=submit]")
         expect(teacher.locator("#regrade-state")).to_have_text("finished", timeout=90_000)
         wait_for(lambda: len(lms.scores) >= 2, timeout=90)
