@@ -40,8 +40,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from server.db import make_engine, make_session_factory  # noqa: E402
 from server.models import DONE, Base, Course, CourseAssignment, Submission, User  # noqa: E402
-from server.queue import notify_new_job  # noqa: E402
-from server.worker import build_worker_state, start_embedded_workers  # noqa: E402
+from server.runtime.queue import notify_new_job  # noqa: E402
+from server.runtime.worker import build_worker_state, start_embedded_workers  # noqa: E402
 
 SLUGS = ("sigmoid", "backprop-2-2-1")
 
@@ -174,7 +174,7 @@ def latency(config: dict[str, Any], trials: int) -> tuple[list[float], list[floa
     """Upload through the HTTP API, poll the API until graded; (to start, to graded) in s."""
     import waitress
 
-    from server import create_app
+    from server.app import create_app
     from server.services import accounts, courses, tokens
 
     app = create_app(config)

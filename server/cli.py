@@ -29,8 +29,8 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "check": ("grader.cli:check",),
     "verify": ("grader.course_cli:verify", "grader.verify:verify"),
     "datasets": ("grader.course_cli:datasets",),
-    "worker": ("server.cli_queue:worker", "server.cli_queue:worker_command"),
-    "queue": ("server.cli_queue:queue", "server.cli_queue:queue_command"),
+    "worker": ("server.runtime.cli:worker", "server.runtime.cli:worker_command"),
+    "queue": ("server.runtime.cli:queue", "server.runtime.cli:queue_command"),
     "submit": ("server.client:submit",),
 }
 DEMO_COURSE, DEMO_TITLE = "nn101", "Neural networks from scratch"
@@ -84,7 +84,7 @@ def _state(ctx: click.Context) -> Any:
     """The AppState of this invocation (plugins, registry, database), built once."""
     obj = ctx.ensure_object(dict)
     if "state" not in obj:
-        from server import build_state
+        from server.app import build_state
         from server.config import load_config
 
         obj["state"] = build_state(load_config(obj.get("config")))
@@ -334,7 +334,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     """Upgrade the database, start grading workers and serve the web app (waitress)."""
     import waitress
 
-    from server import create_app
+    from server.app import create_app
     from server.db import upgrade_database
 
     if not logging.getLogger().isEnabledFor(logging.INFO):
@@ -366,11 +366,11 @@ def _start_workers(config: Any, count: int) -> Any:
     if count <= 0:
         return None
     try:
-        from server.worker import start_embedded_workers
+        from server.runtime.worker import start_embedded_workers
     except ModuleNotFoundError as exc:
-        if exc.name != "server.worker":
+        if exc.name != "server.runtime.worker":
             raise
-        log.warning("server.worker is not available: serving without grading workers")
+        log.warning("server.runtime.worker is not available: serving without grading workers")
         return None
     return start_embedded_workers(dict(config), count)
 

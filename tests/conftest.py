@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from grader.config import dataset_cache_dir
 from plugins.manager import get_plugin_manager
-from server import create_app
+from server.app import create_app
 from server.db import alembic_config
 from server.models import Base, Course, CourseAssignment, Submission, User
 from server.services import accounts, tokens

@@ -79,7 +79,7 @@ def submission_json(submission: Submission) -> dict[str, Any]:
     body: dict[str, Any] = access.result_for_viewer(submission.result, ca, staff=staff)
     position = None
     if submission.state == QUEUED:
-        from server import queue
+        from server.runtime import queue
 
         position = queue.queue_position(get_session(), submission)
     body.update(

@@ -105,12 +105,12 @@ def recent_errors(session: Session, course: Course, limit: int = 15) -> list[Sub
 
 def queue_overview(session: Session, course: Course) -> dict[str, Any]:
     """The shared queue's counts with running and failed jobs listed only for `course`
-    (`server.queue.queue_stats`): other courses' job ids and error texts are not ours to
+    (`server.runtime.queue.queue_stats`): other courses' job ids and error texts are not ours to
     show. Empty if the queue is unavailable, ``{"error": …}`` if it could not be read."""
     try:
-        from server.queue import queue_stats
+        from server.runtime.queue import queue_stats
     except ImportError:
-        log.warning("server.queue is not available; the dashboard shows no queue")
+        log.warning("server.runtime.queue is not available; the dashboard shows no queue")
         return {}
     try:
         return dict(queue_stats(session, course_id=course.id))

@@ -101,7 +101,7 @@ def _graded_score(row: Any) -> float:
 
 
 def _notify(session: Session) -> None:
-    from server.queue import notify_new_job  # the queue is optional for this module's tests
+    from server.runtime.queue import notify_new_job  # the queue is optional for this module's tests
 
     notify_new_job(session)
 

@@ -178,7 +178,9 @@ def _lock_user(session: Session, user: User) -> None:
 
 
 def _notify(session: Session) -> None:
-    from server import queue  # the queue module imports the models; keep import order simple
+    from server.runtime import (
+        queue,  # the queue module imports the models; keep import order simple
+    )
 
     queue.notify_new_job(session)
 

@@ -1,4 +1,4 @@
-"""`server.grading.grade_job`: course assignment → plugin assignment + rubric → engine."""
+"""`server.runtime.grading.grade_job`: course assignment → plugin assignment + rubric → engine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from plugins.registry import build_registry
-from server.grading import grade_job, plugin_version
+from server.runtime.grading import grade_job, plugin_version
 from tests.queue import throwaway_plugin
 
 

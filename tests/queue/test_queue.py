@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from grader.result import GradingResult
-from server import queue
 from server.models import DONE, LANE_REGRADE, QUEUED, RUNNING, GradingRecord, utcnow
+from server.runtime import queue
 from tests.queue.conftest import postgres_only, sqlite_only
 
 

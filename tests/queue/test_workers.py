@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from grader.result import GradingResult
-from server import queue
 from server.models import DONE, QUEUED, RUNNING, GradingRecord, utcnow
-from server.worker import build_worker_state, worker_main
+from server.runtime import queue
+from server.runtime.worker import build_worker_state, worker_main
 from tests.queue import fakes
 from tests.queue.conftest import APP_NAME, graded_log, postgres_only
 

@@ -13,7 +13,7 @@ from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from server import create_app
+from server.app import create_app
 from server.config import load_config
 from server.db import get_session, make_engine
 from server.errors import Forbidden, NotFound, ValidationError

@@ -14,7 +14,6 @@ from grader.result import GradingResult
 from plugins import hookimpl
 from plugins.manager import get_plugin_manager
 from plugins.types import AssignmentDef, CheckDef, Outcome, RubricDef
-from server import queue
 from server.models import (
     DONE,
     LANE_REGRADE,
@@ -26,6 +25,7 @@ from server.models import (
     Submission,
     User,
 )
+from server.runtime import queue
 from server.services import accounts
 
 DEADLINE = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

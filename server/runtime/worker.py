@@ -32,14 +32,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.result import GradingResult
 from plugins.registry import Registry
-from server import load_plugins, queue
+from server.app import load_plugins
 from server.config import extra_plugins
 from server.db import make_engine, make_session_factory
-from server.grading import grade_job
 from server.models import RUNNING, Submission
+from server.runtime import queue
+from server.runtime.grading import grade_job
 
 if TYPE_CHECKING:
-    from server.worker_pool import WorkerPool
+    from server.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +372,7 @@ def start_embedded_workers(config: Mapping[str, Any], n: int,
                            grade: GradeFn | None = None) -> WorkerPool:
     """Start `n` worker processes for `config` (used by `neurograde serve` and
     `neurograde worker`); call `.stop()` on the returned `WorkerPool` at shutdown."""
-    from server.worker_pool import WorkerPool
+    from server.runtime.worker_pool import WorkerPool
 
     log.info("starting %d grading worker process(es)", n)
     return WorkerPool(config, n, grade)

@@ -36,7 +36,7 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     jobs back in the queue at once.
     """
     from server.config import load_config
-    from server.worker import start_embedded_workers
+    from server.runtime.worker import start_embedded_workers
 
     overrides: dict[str, Any] = dict(_base_config(ctx))
     if lease_seconds is not None:
@@ -69,7 +69,7 @@ def queue_command(ctx: click.Context, as_json: bool, failed_limit: int) -> None:
     """Show the grading queue: queued jobs by lane, running jobs, failed jobs."""
     from server.config import load_config
     from server.db import make_engine, make_session_factory
-    from server.queue import queue_stats
+    from server.runtime.queue import queue_stats
 
     config = load_config(_base_config(ctx))
     engine = make_engine(config["DATABASE_URL"])
@@ -82,7 +82,7 @@ def queue_command(ctx: click.Context, as_json: bool, failed_limit: int) -> None:
 
 
 def format_stats(stats: dict[str, Any]) -> str:
-    """The human-readable form of `server.queue.queue_stats`."""
+    """The human-readable form of `server.runtime.queue.queue_stats`."""
     lanes = ", ".join(f"{name} {n}" for name, n in stats["queued"].items())
     oldest = stats["oldest_queued_age_s"]
     lines = [f"queued: {stats['queued_total']} ({lanes})"
