@@ -41,7 +41,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from server.db import make_engine, make_session_factory  # noqa: E402
 from server.models import DONE, Base, Course, CourseAssignment, Submission, User  # noqa: E402
 from server.runtime.queue import notify_new_job  # noqa: E402
-from server.runtime.worker import build_worker_state, start_embedded_workers  # noqa: E402
+from server.runtime.worker import start_embedded_workers  # noqa: E402
+from server.state import build_state  # noqa: E402
 
 SLUGS = ("sigmoid", "backprop-2-2-1")
 
@@ -56,7 +57,7 @@ class Batch:
     """Course assignments of the benchmark and helpers to enqueue and wait for jobs."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        state = build_worker_state(config)
+        state = build_state(config)
         self.registry = state.registry
         self.engine = make_engine(config["DATABASE_URL"])
         Base.metadata.create_all(self.engine)

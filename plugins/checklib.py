@@ -61,6 +61,16 @@ def as_float(value: Any, what: str) -> float:
     return float(array.reshape(()))
 
 
+def as_labels(value: Any, what: str, count: int, classes: int = 10) -> np.ndarray:
+    """`value` as `count` integer class labels 0 … classes-1 (e.g. a `predict`'s digits),
+    else a StudentCallError."""
+    labels = as_array(value, what, (count,))
+    if np.any(labels != np.rint(labels)) or np.any((labels < 0) | (labels > classes - 1)):
+        raise StudentCallError(f"{what} should return integer classes 0 … {classes - 1}, "
+                               "one per column")
+    return labels.astype(np.int64)
+
+
 def close(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=rtol, atol=atol))

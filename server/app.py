@@ -1,74 +1,28 @@
-"""The neurograde web server: Flask app factory and the state every process shares.
+"""The Flask app factory of the web server.
 
-`create_app(config)` builds an app; `build_state(config)` builds the same
-plugin registry, database engine and dataset store without Flask (the CLI and
-grading workers use it).
+`create_app(config)` builds an app around a `server.state.State` (plugins, registry,
+database, datasets), built as the command line and the grading workers build theirs.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import pluggy
 from flask import Flask, jsonify
 
-from plugins.registry import Registry, build_registry_disabling_conflicts, load_registry
-from server.config import extra_plugins, load_config
-from server.db import close_session, make_engine, make_session_factory
-from server.errors import register_error_handlers
-from server.extensions import AppState, csrf, login_manager
+from server.config import load_config
+from server.db import close_session
+from server.error_pages import register_error_handlers
+from server.extensions import csrf, login_manager
+from server.state import build_state
 
 log = logging.getLogger(__name__)
 
 #: blueprint modules, each exposing `bp`; registered in this order
 BLUEPRINTS = ("auth", "student", "submissions", "leaderboard", "instructor", "api")
-
-
-def load_plugins(load_entrypoints: bool = True, pm: pluggy.PluginManager | None = None,
-                 extra: Iterable[str] = ()) -> tuple[pluggy.PluginManager, Registry]:
-    """The plugin manager and its validated registry, never failing on a bad plugin: the
-    one loading path of the web app, the command line and the grading workers
-    (`plugins.registry.load_registry`, with the `extra` modules).
-
-    When two plugins register the same name, the one registered later (third-party
-    plugins load after the built-ins) is disabled as a whole and reported in
-    `registry.errors` under its name, with a message naming both plugins. A ready `pm`
-    (a test's, with throwaway plugins) is used as it is.
-    """
-    if pm is None:
-        return load_registry(load_entrypoints, extra)
-    return pm, build_registry_disabling_conflicts(pm)
-
-
-def _dataset_store(registry: Registry, cache_dir: Path) -> Any:
-    try:
-        from plugins.datasets import DatasetStore
-    except ModuleNotFoundError as exc:
-        if exc.name != "plugins.datasets":
-            raise
-        log.debug("plugins.datasets is not available; no dataset store")
-        return None
-    return DatasetStore(registry.datasets, cache_dir)
-
-
-def build_state(config: Mapping[str, Any] | None = None) -> AppState:
-    """Plugins, registry, database and datasets for one process, from a loaded config.
-
-    `config` may carry `PLUGIN_MANAGER` (a ready manager, e.g. a test's with
-    throwaway plugins), `LOAD_PLUGIN_ENTRYPOINTS` (False skips installed plugins) and
-    `EXTRA_PLUGINS` (modules registered too, as the grading workers do).
-    """
-    config = dict(config) if config and "DATABASE_URL" in config else load_config(config)
-    pm, registry = load_plugins(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)),
-                                config.get("PLUGIN_MANAGER"), extra_plugins(config))
-    engine = make_engine(config["DATABASE_URL"])
-    return AppState(config=config, pm=pm, registry=registry, engine=engine,
-                    session_factory=make_session_factory(engine),
-                    datasets=_dataset_store(registry, Path(config["DATASETS_DIR"])))
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -106,13 +60,4 @@ def _trust_proxies(app: Flask, proxies: int) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     for name in BLUEPRINTS:
-        module_name = f"server.blueprints.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # only a missing blueprint is skipped; a broken import inside one must surface
-            if exc.name not in (module_name, "server.blueprints"):
-                raise
-            log.debug("blueprint %s is not available yet", module_name)
-            continue
-        app.register_blueprint(module.bp)
+        app.register_blueprint(importlib.import_module(f"server.blueprints.{name}").bp)

@@ -82,7 +82,7 @@ def app(tmp_path, pm, app_config):
 
 @pytest.fixture
 def state(app):
-    """The app's `AppState` (registry, pm, engine, session_factory, datasets)."""
+    """The app's `server.state.State` (registry, pm, engine, session_factory, datasets)."""
     return app.extensions["neurograde"]
 
 

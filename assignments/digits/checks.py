@@ -17,8 +17,8 @@ from assignments.mnist.checks import (
     score_predictions,
     vectorization_check_of,
 )
-from plugins import CheckContext, CheckDef, Outcome, StudentCallError
-from plugins.checklib import as_array, mismatch, student_check, threshold_credit
+from plugins import CheckContext, CheckDef, Outcome
+from plugins.checklib import as_array, as_labels, mismatch, student_check, threshold_credit
 
 #: the 2-2-1 network of the backprop assignment: every weight [0, 1], biases 0, x = [2, 3]
 EXAMPLE_PARAMS = [(np.array([[0.0, 1.0], [0.0, 1.0]]), np.zeros((2, 1))),
@@ -37,14 +37,6 @@ def forward_example(ctx: CheckContext) -> Outcome:
     return Outcome(problem is None, problem or f"{what} = {EXAMPLE_OUTPUT}")
 
 
-def _predictions(value: object, count: int) -> np.ndarray:
-    predictions = as_array(value, "predict(model, X_test)", (count,))
-    if np.any(predictions != np.rint(predictions)) or np.any((predictions < 0)
-                                                              | (predictions > 9)):
-        raise StudentCallError("predict should return integer digits 0 … 9, one per column")
-    return predictions.astype(np.int64)
-
-
 @student_check
 def accuracy_check(ctx: CheckContext) -> Outcome:
     data = ctx.dataset("digits").arrays
@@ -56,7 +48,7 @@ def accuracy_check(ctx: CheckContext) -> Outcome:
     shuffled = np.asarray(data["X_test"], dtype=np.float64)[:, order]
     value, predict_seconds = ctx.timed_call("predict", model, shuffled)
     predicted = np.empty(labels.size, dtype=np.int64)
-    predicted[order] = _predictions(value, labels.size)
+    predicted[order] = as_labels(value, "predict(model, X_test)", labels.size)
     metrics, artifacts, public = score_predictions(predicted, labels,
                                                    int(ctx.params.get("split_seed", 0)), ctx.rng)
     # indices here are into the digits test set; the picture of misclassified

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from plugins import CheckContext, CheckDef, Outcome, StudentCallError
 from plugins.checklib import (
     as_array,
+    as_labels,
     central_difference,
     diagnose_gradients,
     mismatch,
@@ -224,14 +225,6 @@ def _as_floats(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, dtype=np.float32)
 
 
-def _read_predictions(value: Any, count: int) -> np.ndarray:
-    predictions = as_array(value, "predict(model, X_test)", (count,))
-    if np.any(predictions != np.rint(predictions)) or np.any((predictions < 0)
-                                                              | (predictions > 9)):
-        raise StudentCallError("predict should return integer digits 0 … 9, one per column")
-    return predictions.astype(np.int64)
-
-
 def _accuracy_fraction(accuracy: float, params) -> tuple[bool, float, float]:
     full = float(params.get("full_credit_accuracy", 0.95))
     zero = float(params.get("zero_credit_accuracy", 0.90))
@@ -292,7 +285,7 @@ def accuracy_check(ctx: CheckContext) -> Outcome:
     shuffled = ctx.share(_as_floats(np.asarray(data["X_test"])[:, order]))
     predicted_shuffled, predict_seconds = ctx.timed_call("predict", model, shuffled)
     predicted = np.empty(labels.size, dtype=np.int64)
-    predicted[order] = _read_predictions(predicted_shuffled, labels.size)
+    predicted[order] = as_labels(predicted_shuffled, "predict(model, X_test)", labels.size)
     metrics, artifacts, public = score_predictions(predicted, labels,
                                                    int(ctx.params.get("split_seed", 0)), ctx.rng)
     metrics |= {"train_seconds": train_seconds, "predict_seconds": predict_seconds}

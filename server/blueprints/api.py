@@ -14,7 +14,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.blueprints import submission_status
 from server.db import get_session
-from server.errors import NotFound, Unauthorized, render_error
+from server.error_pages import render_error
+from server.errors import NotFound, Unauthorized
 from server.extensions import csrf, get_state
 from server.models import QUEUED, ApiToken, CourseAssignment, Submission, User, utcnow
 from server.services import access, leaderboard, tokens

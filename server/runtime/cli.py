@@ -36,6 +36,7 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     jobs back in the queue at once.
     """
     from server.config import load_config
+    from server.db import safe_url
     from server.runtime.worker import start_embedded_workers
 
     overrides: dict[str, Any] = dict(_base_config(ctx))
@@ -51,7 +52,7 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     pool = start_embedded_workers(config, n)
-    click.echo(f"neurograde: {n} grading worker(s) on {_safe_url(config['DATABASE_URL'])}")
+    click.echo(f"neurograde: {n} grading worker(s) on {safe_url(config['DATABASE_URL'])}")
     try:
         while not stop.wait(1.0):
             pass
@@ -102,10 +103,3 @@ def format_stats(stats: dict[str, Any]) -> str:
 def _base_config(ctx: click.Context) -> dict[str, Any]:
     """Config overrides handed down by the `neurograde` group (tests, embedding)."""
     return dict((ctx.obj or {}).get("config") or {})
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for logs."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -21,30 +21,25 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pluggy
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.result import GradingResult
-from plugins.registry import Registry
-from server.app import load_plugins
-from server.config import extra_plugins
-from server.db import make_engine, make_session_factory
 from server.models import RUNNING, Submission
 from server.runtime import queue
 from server.runtime.grading import grade_job
+from server.state import State, build_state
 
 if TYPE_CHECKING:
     from server.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
-GradeFn = Callable[[Any, Submission], GradingResult]
+GradeFn = Callable[[State, Submission], GradingResult]
 
 
 @dataclass(frozen=True)
@@ -67,51 +62,6 @@ class WorkerSettings:
                    max_attempts=pick("MAX_ATTEMPTS", int, cls.max_attempts),
                    poll_seconds=pick("POLL_SECONDS", float, 0.5 if pg else cls.poll_seconds),
                    stop_grace_seconds=pick("STOP_GRACE_SECONDS", float, cls.stop_grace_seconds))
-
-
-@dataclass
-class WorkerState:
-    """What grading needs in a worker process (the Flask-free twin of the app's state)."""
-
-    config: dict[str, Any]
-    pm: pluggy.PluginManager
-    registry: Registry
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    datasets: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
-    """Plugins, registry, dataset store and database engine from `config`.
-
-    `EXTRA_PLUGINS` (module names; environment `NEUROGRADE_EXTRA_PLUGINS`, comma-separated)
-    are registered on top of the built-in and installed plugins, e.g. a course package
-    that is not installed as a distribution. Plugins are loaded exactly as the web app
-    loads them (`server.load_plugins`): a broken plugin, or the later of two registering
-    the same name, is disabled and logged, and every other assignment is still graded.
-    """
-    config = dict(config)
-    if config.get("INSTANCE_PATH"):
-        os.environ["NEUROGRADE_INSTANCE_PATH"] = str(config["INSTANCE_PATH"])
-    pm, registry = load_plugins(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)),
-                                extra=extra_plugins(config))
-    engine = make_engine(config["DATABASE_URL"])
-    return WorkerState(config=config, pm=pm, registry=registry, engine=engine,
-                       session_factory=make_session_factory(engine),
-                       datasets=_dataset_store(registry, config.get("DATASETS_DIR")))
-
-
-def _dataset_store(registry: Registry, cache_dir: str | None) -> Any:
-    try:
-        from grader.config import dataset_cache_dir
-        from plugins.datasets import DatasetStore
-    except ImportError:  # grading without datasets still works for most assignments
-        log.warning("plugins.datasets is unavailable; assignments needing datasets will fail")
-        return None
-    path = Path(cache_dir) if cache_dir else dataset_cache_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    return DatasetStore(registry.datasets, path)
 
 
 class _ReleaseNow(BaseException):
@@ -175,7 +125,7 @@ class _PgListener:
 class Worker:
     """One grading worker; `run()` loops until `stop()` (or SIGTERM/SIGINT)."""
 
-    def __init__(self, state: WorkerState, worker_id: str | None = None,
+    def __init__(self, state: State, worker_id: str | None = None,
                  settings: WorkerSettings | None = None, grade: GradeFn | None = None,
                  parent_pid: int | None = None) -> None:
         self.state = state
@@ -361,7 +311,7 @@ def worker_main(config: Mapping[str, Any], index: int = 0, grade: GradeFn | None
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one BLAS thread per worker: N workers share N cores
-    state = build_worker_state(config)
+    state = build_state(config)
     worker = Worker(state, f"{socket.gethostname()}:{os.getpid()}", grade=grade,
                     parent_pid=parent_pid)
     worker.install_signal_handlers()

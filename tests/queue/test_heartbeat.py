@@ -11,7 +11,8 @@ from sqlalchemy import update
 from grader.result import GradingResult
 from server.models import RUNNING, Submission
 from server.runtime import queue
-from server.runtime.worker import Worker, WorkerSettings, _Heartbeat, build_worker_state
+from server.runtime.worker import Worker, WorkerSettings, _Heartbeat
+from server.state import build_state
 
 
 def _claimed(qdb, lease: float):
@@ -59,7 +60,7 @@ def test_a_lost_lease_drops_the_result_without_writing(qdb, worker_config, caplo
         time.sleep(0.5)  # long enough for a heartbeat (every 0.2 s) to notice
         return GradingResult(status="graded", score=1.0, max_score=1.0)
 
-    state = build_worker_state(worker_config)
+    state = build_state(worker_config)
     worker = Worker(state, "w-test", settings=WorkerSettings(lease_seconds=0.6),
                     grade=grade_while_the_lease_is_taken)
     try:
