@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "check": "grader.cli:check",
     "verify": "grader.course_cli:verify",
     "datasets": "grader.course_cli:datasets",
+    "doctor": "server.doctor:doctor",
     "worker": "server.runtime.cli:worker_command",
     "queue": "server.runtime.cli:queue_command",
     "submit": "server.client:submit",
@@ -313,6 +314,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, threads
     app = create_app(config)
     upgrade_database(app.config["DATABASE_URL"])
     count = app.config["EMBEDDED_WORKERS"] if workers is None else workers
+    if count > 0:  # without workers here, grading is the worker machines' business
+        from server.doctor import echo_problems, log_preflight
+
+        echo_problems(log_preflight(app.extensions["neurograde"], "serve"), "serve")
     pool = _start_workers(app.config, count)
     # waitress stops on SIGINT; make SIGTERM (service managers, tests) do the same
     signal.signal(signal.SIGTERM, _interrupt)

@@ -51,6 +51,7 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    _preflight(config)
     pool = start_embedded_workers(config, n)
     click.echo(f"neurograde: {n} grading worker(s) on {safe_url(config['DATABASE_URL'])}")
     try:
@@ -59,6 +60,17 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     finally:
         click.echo("neurograde: stopping workers (finishing current jobs)")
         pool.stop()
+
+
+def _preflight(config: dict[str, Any]) -> None:
+    from server.doctor import echo_problems, log_preflight
+    from server.state import build_state
+
+    state = build_state(config)
+    try:
+        echo_problems(log_preflight(state, "worker"), "worker")
+    finally:
+        state.engine.dispose()
 
 
 @click.command("queue")
