@@ -43,6 +43,7 @@ def test_a_worker_does_not_grade_what_it_cannot(tmp_path):
     unready = unready_assignments(state, None)
     assert "mnist" in unready and "datasets prepare" in unready["mnist"]
     assert "sigmoid" not in unready  # needs no dataset
+    assert "digits" not in unready  # built offline from scikit-learn on first use
     down = unready_assignments(state, "bwrap: not found")
     assert set(down) == set(state.registry.assignments)
     assert "sandbox cannot start" in down["sigmoid"]
