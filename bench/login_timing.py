@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from plugins.manager import get_plugin_manager  # noqa: E402
-from server import create_app  # noqa: E402
+from server.app import create_app  # noqa: E402
 from server.models import Base  # noqa: E402
 from server.services import accounts  # noqa: E402
 

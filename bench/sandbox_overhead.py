@@ -140,7 +140,7 @@ def main() -> None:
     print(f"full grade, child pre-started in the pool    {pooled * 1000:8.1f} ms  "
           f"{pooled / bare:5.2f}x")
     print(f"neurograde grade (new process + plugins)     {cli * 1000:8.1f} ms  "
-          f"{cli / bare:5.2f}x")
+          f"{cli / bare:5.2f}x   (target <= 2x)")
     print("where a full grade's time goes (medians):")
     for name, seconds in sorted(split.items(), key=lambda kv: -kv[1]):
         print(f"  {name:24s} {seconds * 1000:8.1f} ms")

@@ -69,10 +69,10 @@ def populate(url: str, instance: str) -> dict[str, Any]:
     from flask import Flask
     from sqlalchemy import insert
 
-    from server import load_plugins
     from server.db import make_engine, make_session_factory, upgrade_database
     from server.models import DONE, Course, CourseAssignment, Enrollment, Submission, User
     from server.services import accounts, tokens
+    from server.state import load_plugins
 
     upgrade_database(url)
     _pm, registry = load_plugins(load_entrypoints=False)

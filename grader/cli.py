@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from importlib import metadata
 from pathlib import Path
 
 import click
@@ -29,25 +28,11 @@ def _registry():
     return load_registry()
 
 
-def _version(pm, plugin: str) -> str:
-    module = pm.get_plugin(plugin)
-    version = getattr(module, "__version__", None)
-    if version:
-        return str(version)
-    top = (getattr(module, "__name__", None) or plugin).split(".")[0]
-    names = list(metadata.packages_distributions().get(top, [])) + ["neurograde"]
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "?"
-
-
 def _run(file: Path, slug: str, rubric_name: str | None, visible_only: bool,
          seed: int | None) -> GradingResult:
     from grader.engine import grade_submission
     from plugins.datasets import DatasetStore
+    from plugins.manager import plugin_version
 
     pm, registry = _registry()
     try:
@@ -59,7 +44,7 @@ def _run(file: Path, slug: str, rubric_name: str | None, visible_only: bool,
     plugin = registry.plugin_of("assignment", slug)
     return grade_submission(file.read_bytes(), assignment, rubric=rubric, datasets=datasets,
                             visible_only=visible_only, seed=seed, plugin=plugin,
-                            plugin_version=_version(pm, plugin))
+                            plugin_version=plugin_version(pm, plugin))
 
 
 def _report(result: GradingResult, as_json: bool) -> None:

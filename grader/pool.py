@@ -6,7 +6,11 @@ submission; it is never reused. Children are started by one long-lived thread (b
 imports) key, and are discarded after `max_idle_seconds`. Nothing of a submission ever
 exists in a child before it is taken, so no state can leak between submissions.
 
-Off unless `NEUROGRADE_WARM_POOL=<children per key>` is set (see `default_pool`).
+Memory is bounded: at most `size` children per key (one by default) and `max_keys` keys
+(the least recently used key's children are closed first), each child ~30–40 MiB
+(an interpreter with numpy), gone after `max_idle_seconds` unused. Grading workers turn
+it on (`NEUROGRADE_WARM_POOL=1` unless set); a one-shot `neurograde grade` does not.
+`NEUROGRADE_WARM_POOL=0` turns it off.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ Key = tuple[Limits, tuple[str, ...]]
 class WarmPool:
     """Up to `size` ready children per key."""
 
-    def __init__(self, size: int = 1, max_idle_seconds: float = 60.0) -> None:
-        self.size, self.max_idle = size, max_idle_seconds
+    def __init__(self, size: int = 1, max_idle_seconds: float = 60.0, max_keys: int = 4) -> None:
+        self.size, self.max_idle, self.max_keys = size, max_idle_seconds, max_keys
         self._ready: dict[Key, list[tuple[float, Session]]] = {}
         self._lock = threading.Lock()
         self._requests: queue.Queue[Key | None] = queue.Queue()
@@ -81,8 +85,12 @@ class WarmPool:
                 return
             self._expire()
             with self._lock:
-                if len(self._ready.setdefault(key, [])) >= self.size:
+                self._ready[key] = self._ready.pop(key, [])  # most recently used last
+                if len(self._ready[key]) >= self.size:
                     continue
+                evicted = self._evict_beyond_max_keys()
+            for old in evicted:
+                old.close()
             session = Session("", key[0], forbidden=key[1])
             try:
                 session.launch()
@@ -92,6 +100,14 @@ class WarmPool:
                 continue
             with self._lock:
                 self._ready[key].append((time.monotonic(), session))
+
+    def _evict_beyond_max_keys(self) -> list[Session]:
+        """Drop the least recently used keys beyond `max_keys` (call with the lock held)."""
+        evicted: list[Session] = []
+        while len(self._ready) > self.max_keys:
+            oldest = next(iter(self._ready))
+            evicted += [s for _, s in self._ready.pop(oldest)]
+        return evicted
 
     def _expire(self) -> None:
         now, stale = time.monotonic(), []

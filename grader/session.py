@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 
 from grader import protocol
+from grader.cgroups import Cgroups
 from grader.errors import SandboxUnavailable
-from grader.limits import Cgroups, describe_end, exit_code, make_preexec
 from grader.proctree import end_tree, killpg, tree_cpu_ns, tree_usage
+from grader.rlimits import make_preexec
 from grader.sandbox import INSTALL_HINT, launch_command, make_run_dir
+from grader.wording import describe_end, exit_code
 from plugins.types import Limits, StudentCallError
 
 log = logging.getLogger(__name__)

@@ -73,6 +73,29 @@ def stage_libraries(elves: list[Path],
     return binds, target
 
 
+def stage_bwrap(binary: Path) -> Path:
+    """A copy of a packaged `bwrap` and the libraries bundled beside it (auditwheel's
+    `<package>.libs`, found through its RPATH `$ORIGIN/../../<package>.libs`), so the
+    sandbox uid can run it wherever the virtual environment lives (e.g. under /root)."""
+    package = binary.parent.parent
+    libs = package.parent / f"{package.name}.libs"
+    files = [binary, *(sorted(libs.iterdir()) if libs.is_dir() else [])]
+    key = _key(f"{STAGE_VERSION}|" + "|".join(
+        f"{p}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files))
+    inner = Path(package.name, binary.parent.name, binary.name)
+
+    def build(tree: Path) -> None:
+        for path in files:
+            target = tree / (inner if path == binary else Path(libs.name, path.name))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            os.chmod(target, 0o755 if path == binary else 0o644)
+        for here, dirs, _files in os.walk(tree):
+            for name in dirs:
+                os.chmod(Path(here, name), 0o755)
+    return _build(stage_root() / f"bwrap-{key}", build) / inner
+
+
 def _resolve_libraries(elves: list[Path], skip: list[Path]) -> dict[str, str]:
     """Sandbox path -> host file of every library the dynamic loader resolves for `elves`
     (one `ldd` run; symlinked names are bound as the file they point to)."""

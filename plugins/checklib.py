@@ -80,6 +80,16 @@ def as_float(value: Any, what: str) -> float:
     return float(array.reshape(()))
 
 
+def as_labels(value: Any, what: str, count: int, classes: int = 10) -> np.ndarray:
+    """`value` as `count` integer class labels 0 … classes-1 (e.g. a `predict`'s digits),
+    else a StudentCallError."""
+    labels = as_array(value, what, (count,))
+    if np.any(labels != np.rint(labels)) or np.any((labels < 0) | (labels > classes - 1)):
+        raise StudentCallError(f"{what} should return integer classes 0 … {classes - 1}, "
+                               "one per column")
+    return labels.astype(np.int64)
+
+
 def _scaled_atol(expected: np.ndarray, rtol: float, atol: float) -> float:
     """`atol`, raised to `rtol` of the largest expected magnitude (see the policy above)."""
     finite = expected[np.isfinite(expected)]

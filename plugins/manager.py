@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from importlib.metadata import entry_points
 
 import pluggy
@@ -75,3 +77,30 @@ def _register(pm: pluggy.PluginManager, report: LoadReport, name: str, load) -> 
     except Exception as exc:  # a broken plugin must not take the server down
         log.error("plugin %r failed to load: %s: %s", name, type(exc).__name__, exc)
         report.errors[name] = f"failed to load: {type(exc).__name__}: {exc}"
+
+
+#: top-level packages shipped inside the neurograde distribution itself
+_BUILTIN_PACKAGES = frozenset({"assignments", "plugins", "grader", "server"})
+
+
+def plugin_version(pm: pluggy.PluginManager | None, plugin: str) -> str:
+    """The version of `plugin` recorded with every result: its module's `__version__`, else
+    the installed distribution that provides its top-level package ("?" if unknown)."""
+    module = pm.get_plugin(plugin) if pm is not None else None
+    version = getattr(module, "__version__", None)
+    if version:
+        return str(version)
+    return _dist_version((getattr(module, "__name__", None) or plugin).split(".")[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _dist_version(top_level_module: str) -> str:
+    dists = list(metadata.packages_distributions().get(top_level_module, []))
+    if top_level_module in _BUILTIN_PACKAGES:
+        dists.append("neurograde")
+    for dist in dists:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "?"

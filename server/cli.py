@@ -1,7 +1,8 @@
 """The `neurograde` command line: set-up, administration and the server.
 
-Commands owned by other packages (grading, datasets, workers, the student
-client) are imported only when used, so `neurograde --help` always works.
+Commands owned by other packages (grading, datasets, preflight, workers, the student
+client) are imported only when used, so grading from the command line never loads
+the web stack.
 """
 
 from __future__ import annotations
@@ -13,90 +14,65 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.orm import Session
 
 from server.errors import NeurogradeError
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 log = logging.getLogger(__name__)
 
-#: command name -> candidate "module:attribute" places, first found wins
-LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
-    "grade": ("grader.cli:grade",),
-    "check": ("grader.cli:check",),
-    "verify": ("grader.course_cli:verify", "grader.verify:verify"),
-    "datasets": ("grader.course_cli:datasets",),
-    "worker": ("server.cli_queue:worker", "server.cli_queue:worker_command"),
-    "queue": ("server.cli_queue:queue", "server.cli_queue:queue_command"),
-    "submit": ("server.client:submit",),
-    "lti": ("server.lti.cli:lti",),
-    "export": ("grader.gradescope_export:export",),
-    "new": ("grader.scaffold:new",),
+#: commands defined elsewhere, imported only when used: `neurograde grade` and `check` load
+#: neither the web stack nor the database layer
+COMMANDS: dict[str, str] = {
+    "grade": "grader.cli:grade",
+    "check": "grader.cli:check",
+    "verify": "grader.course_cli:verify",
+    "datasets": "grader.course_cli:datasets",
+    "doctor": "server.doctor:doctor",
+    "worker": "server.runtime.cli:worker_command",
+    "queue": "server.runtime.cli:queue_command",
+    "submit": "server.client:submit",
+    "lti": "server.lti.cli:lti",
+    "export": "grader.gradescope_export:export",
+    "new": "grader.scaffold:new",
 }
 DEMO_COURSE, DEMO_TITLE = "nn101", "Neural networks from scratch"
 DEMO_INSTRUCTOR, DEMO_STUDENTS = "teacher", ("alice", "bob", "carol")
 
 
-class LazyGroup(click.Group):
-    """A group whose `LAZY_COMMANDS` are imported on first use and skipped while their
-    module does not exist; a module that exists but fails to import shows its error."""
+class Dispatch(click.Group):
+    """A group whose `COMMANDS` are imported on first use (a broken import fails loudly)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(super().list_commands(ctx))
-        names.update(name for name in LAZY_COMMANDS if self._load(name) is not None)
-        return sorted(names)
+        return sorted({*super().list_commands(ctx), *COMMANDS})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or self._load(name)
-
-    def _load(self, name: str) -> click.Command | None:
-        error = None
-        for place in LAZY_COMMANDS.get(name, ()):
-            module_name, attribute = place.split(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    error = error or exc
-                continue
-            except Exception as exc:  # a broken module must not break `--help`
-                error = error or exc
-                continue
-            command = getattr(module, attribute, None)
-            if isinstance(command, click.Command):
-                return command
-        if error is not None:
-            log.warning("command %r is unavailable: %s", name, error)
-            return _unavailable(name, error)
-        return None
-
-
-def _unavailable(name: str, error: Exception) -> click.Command:
-    @click.command(name, help=f"(unavailable: {error})", context_settings={
-        "ignore_unknown_options": True, "allow_extra_args": True})
-    def command() -> None:
-        raise click.ClickException(f"the {name!r} command cannot be loaded: {error}")
-
-    return command
+        command = super().get_command(ctx, name)
+        if command is None and name in COMMANDS:
+            module_name, attribute = COMMANDS[name].split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+        return command
 
 
 def _state(ctx: click.Context) -> Any:
-    """The AppState of this invocation (plugins, registry, database), built once."""
+    """The `server.state.State` of this invocation (plugins, registry, database), built once."""
     obj = ctx.ensure_object(dict)
     if "state" not in obj:
-        from server import build_state
-        from server.config import load_config
+        from server.state import build_state
 
-        obj["state"] = build_state(load_config(obj.get("config")))
+        obj["state"] = build_state(obj.get("config"))
     return obj["state"]
 
 
 @contextmanager
 def _transaction(ctx: click.Context) -> Iterator[Session]:
     """A session committed on success; service errors become clean CLI errors."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     session = _state(ctx).session_factory()
     try:
         yield session
@@ -112,7 +88,7 @@ def _transaction(ctx: click.Context) -> Iterator[Session]:
         session.close()
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Dispatch, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.pass_context
 def main(ctx: click.Context, verbose: int) -> None:
@@ -138,17 +114,11 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Create the database schema or upgrade it to the latest version."""
-    from server.db import upgrade_database
+    from server.db import safe_url, upgrade_database
 
     url = _state(ctx).config["DATABASE_URL"]
     upgrade_database(url, revision)
-    click.echo(f"database at {_safe_url(url)} is at revision {revision}")
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    click.echo(f"database at {safe_url(url)} is at revision {revision}")
 
 
 # --- courses, users, tokens, assignments ----------------------------------------------------
@@ -384,6 +354,11 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, **web: 
         raise click.UsageError(str(exc)) from None
     upgrade_database(config["DATABASE_URL"])
     count = config["EMBEDDED_WORKERS"] if workers is None else workers
+    if count > 0:  # without workers here, grading is the worker machines' business
+        from server.doctor import echo_problems, log_preflight
+        from server.state import build_state
+
+        echo_problems(log_preflight(build_state(config), "serve"), "serve")
     # the web tier runs in a process of its own: its pre-forked children must not
     # inherit (and at exit signal) the grading workers this process supervises
     web_process = multiprocessing.get_context("spawn").Process(
@@ -410,7 +385,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, **web: 
 
 
 def _portable(config: dict[str, Any]) -> dict[str, Any]:
-    from server.worker_pool import portable_config
+    from server.runtime.worker_pool import portable_config
 
     return portable_config(config)
 
@@ -426,7 +401,7 @@ def _serve_web(config: dict[str, Any], settings: Any, level: int) -> None:
 
 
 def _web_app(config: dict[str, Any]) -> Any:
-    from server import create_app
+    from server.app import create_app
 
     return create_app(config)
 
@@ -455,13 +430,8 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 def _start_workers(config: Any, count: int) -> Any:
     if count <= 0:
         return None
-    try:
-        from server.worker import start_embedded_workers
-    except ModuleNotFoundError as exc:
-        if exc.name != "server.worker":
-            raise
-        log.warning("server.worker is not available: serving without grading workers")
-        return None
+    from server.runtime.worker import start_embedded_workers
+
     return start_embedded_workers(dict(config), count)
 
 

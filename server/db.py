@@ -39,6 +39,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def safe_url(url: str) -> str:
+    """The database URL without its password, for logs and messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: views and the CLI keep using objects after committing
     return sessionmaker(bind=engine, expire_on_commit=False)

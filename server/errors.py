@@ -1,21 +1,13 @@
-"""A small error hierarchy with status codes, rendered in one place.
+"""A small error hierarchy with status codes (rendered in one place: `server.error_pages`).
 
-Services and views raise these; `register_error_handlers` turns them (and
-Werkzeug's HTTP errors) into JSON under `/api` and into an HTML page elsewhere.
-Messages are written for the person who sees them.
+Services and views raise these; the web app turns them into JSON under `/api` and
+into an HTML page elsewhere, the command line into a one-line error. Messages are
+written for the person who sees them. No Flask here: the command line uses them too.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from flask import Flask, Response, jsonify, render_template, request
-from jinja2 import TemplateNotFound
-from markupsafe import escape
-from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
 
 
 class NeurogradeError(Exception):
@@ -61,54 +53,3 @@ class PayloadTooLarge(NeurogradeError):
 
 class TooManyRequests(NeurogradeError):
     status, code, default_message = 429, "rate_limited", "Too many submissions; try again later."
-
-
-FALLBACK_PAGE = ("<!doctype html><html lang='en'><meta charset='utf-8'><title>{status} {title}"
-                 "</title><body><h1>{status} {title}</h1><p>{message}</p>"
-                 "<p><a href='/'>Back to the start page</a></p></body></html>")
-
-
-def wants_json() -> bool:
-    if request.path.startswith("/api"):
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and not request.accept_mimetypes.accept_html
-
-
-def render_error(status: int, code: str, message: str, details: dict | None = None) -> Response:
-    """The one place errors become responses."""
-    if wants_json():
-        body: dict[str, Any] = {"error": code, "message": message}
-        if details:
-            body["details"] = details
-        response = jsonify(body)
-    else:
-        title = code.replace("_", " ").capitalize()
-        try:
-            html = render_template("error.html", status=status, code=code, title=title,
-                                   message=message)
-        except TemplateNotFound:
-            html = FALLBACK_PAGE.format(status=status, title=escape(title), message=escape(message))
-        response = Response(html, mimetype="text/html")
-    response.status_code = status
-    return response
-
-
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(NeurogradeError)
-    def _neurograde_error(error: NeurogradeError) -> Response:
-        if error.status >= 500:
-            log.exception("request failed: %s", error.message)
-        return render_error(error.status, error.code, error.message, error.details)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        if error.code is None or error.response is not None:
-            return error  # redirects and prepared responses pass through
-        code = (error.name or "error").lower().replace(" ", "_")
-        if error.code >= 500:
-            original = getattr(error, "original_exception", None)
-            if original is not None:
-                log.error("unhandled error", exc_info=original)
-            return render_error(error.code, "internal_error", NeurogradeError.default_message)
-        return render_error(error.code, code, error.description or error.name)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from grader.config import dataset_cache_dir
 from plugins.manager import get_plugin_manager
-from server import create_app
+from server.app import create_app
 from server.db import alembic_config
 from server.models import Base, Course, CourseAssignment, Submission, User
 from server.services import accounts, tokens
@@ -82,7 +82,7 @@ def app(tmp_path, pm, app_config):
 
 @pytest.fixture
 def state(app):
-    """The app's `AppState` (registry, pm, engine, session_factory, datasets)."""
+    """The app's `server.state.State` (registry, pm, engine, session_factory, datasets)."""
     return app.extensions["neurograde"]
 
 

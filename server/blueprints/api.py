@@ -14,7 +14,8 @@ from server.blueprints import submission_status
 from server.blueprints.conditional import conditional, etag_for, not_modified
 from server.blueprints.leaderboard import board_key
 from server.db import get_session
-from server.errors import NotFound, Unauthorized, render_error
+from server.error_pages import render_error
+from server.errors import NotFound, Unauthorized
 from server.extensions import csrf, get_state
 from server.models import QUEUED, CourseAssignment, Submission, User
 from server.services import access, leaderboard, tokens
@@ -69,7 +70,7 @@ def submission_json(submission: Submission) -> dict[str, Any]:
     body: dict[str, Any] = access.result_for_viewer(submission.result, ca, staff=staff)
     position = None
     if submission.state == QUEUED:
-        from server import queue
+        from server.runtime import queue
 
         position = queue.queue_position(get_session(), submission)
     body.update(

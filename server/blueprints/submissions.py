@@ -52,7 +52,7 @@ def _get(submission_id: int) -> Submission:
 def _queue_position(submission: Any) -> int | None:
     if submission.state != QUEUED:
         return None
-    from server import queue
+    from server.runtime import queue
 
     return queue.queue_position(get_session(), submission)
 

@@ -46,6 +46,10 @@ class Submission(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: an infrastructure failure's retry waits until then (back-off), see server.runtime.queue
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: why no worker takes this queued job (sandbox unusable, dataset not prepared)
+    wait_reason: Mapped[str | None] = mapped_column(Text)
     regrade_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("regrade_batches.id", ondelete="SET NULL"))
 

@@ -18,6 +18,7 @@ from server.models import (
     Submission,
     User,
 )
+from server.runtime.queue import queue_stats
 from server.services.grades import best_grades
 
 log = logging.getLogger(__name__)
@@ -105,13 +106,8 @@ def recent_errors(session: Session, course: Course, limit: int = 15) -> list[Sub
 
 def queue_overview(session: Session, course: Course) -> dict[str, Any]:
     """The shared queue's counts with running and failed jobs listed only for `course`
-    (`server.queue.queue_stats`): other courses' job ids and error texts are not ours to
-    show. Empty if the queue is unavailable, ``{"error": …}`` if it could not be read."""
-    try:
-        from server.queue import queue_stats
-    except ImportError:
-        log.warning("server.queue is not available; the dashboard shows no queue")
-        return {}
+    (`server.runtime.queue.queue_stats`): other courses' job ids and error texts are not
+    ours to show. ``{"error": …}`` if it could not be read."""
     try:
         return dict(queue_stats(session, course_id=course.id))
     except Exception:  # the dashboard must render even if the queue query fails

@@ -28,6 +28,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.runtime.queue import notify_new_job
 from server.services.grades import NOT_A_GRADE, as_utc
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,6 @@ def _graded_score(row: Any) -> float:
 
 
 def _notify(session: Session) -> None:
-    from server.queue import notify_new_job  # the queue is optional for this module's tests
-
     notify_new_job(session)
 
 

@@ -29,6 +29,7 @@ from server.models import (
     Submission,
     User,
 )
+from server.runtime.queue import notify_new_job
 from server.services.access import can_view_submission, enrollment_role, is_course_staff
 from server.services.grades import as_utc
 
@@ -196,9 +197,7 @@ def _lock_user(session: Session, user: User) -> None:
 
 
 def _notify(session: Session) -> None:
-    from server import queue  # the queue module imports the models; keep import order simple
-
-    queue.notify_new_job(session)
+    notify_new_job(session)
 
 
 def visible_submission(session: Session, user: User | None, submission_id: int

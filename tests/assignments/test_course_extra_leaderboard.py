@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from grader.engine import grade_submission
-from server import queue
 from server.models import CourseAssignment, Submission
+from server.runtime import queue
 from server.services import leaderboard
 
 pytestmark = pytest.mark.sandbox

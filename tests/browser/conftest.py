@@ -50,8 +50,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
         pytest.skip("browser tests need Debian packages bubblewrap and chromium")
     from waitress.server import create_server
 
-    from server import create_app
-    from server.worker import start_embedded_workers
+    from server.app import create_app
+    from server.runtime.worker import start_embedded_workers
 
     instance = tmp_path_factory.mktemp("browser-instance")
     config = {

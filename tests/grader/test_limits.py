@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.limits import describe_end, exit_code, rlimits
 from grader.proctree import tree_usage
+from grader.rlimits import rlimits
+from grader.wording import describe_end, exit_code
 from plugins.types import Limits
 
 LIM = Limits(wall_seconds=3, cpu_seconds=4, memory_mb=512, max_file_mb=8)
@@ -95,7 +96,7 @@ def test_rlimits_cannot_be_raised_and_leave_room_for_numpy():
 
 
 def test_stale_cgroups_of_dead_workers_are_removed_and_live_ones_kept():
-    from grader.limits import Cgroups
+    from grader.cgroups import Cgroups
 
     group = Cgroups.create(LIM)
     if not group.dirs:

@@ -17,9 +17,10 @@ import pytest
 import requests
 
 from grader.result import GradingResult
-from server import create_app, queue
+from server.app import create_app
 from server.lti import platforms
 from server.models import Base, CourseAssignment, Submission, User, utcnow
+from server.runtime import queue
 from tests.lti.platform import Platform, ServedPlatform
 
 FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)

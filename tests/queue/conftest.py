@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
-from server import queue
 from server.db import make_engine, make_session_factory
 from server.models import (
     DONE,
@@ -28,8 +27,9 @@ from server.models import (
     User,
     utcnow,
 )
-from server.worker import start_embedded_workers
-from server.worker_pool import WorkerPool
+from server.runtime import queue
+from server.runtime.worker import start_embedded_workers
+from server.runtime.worker_pool import WorkerPool
 
 _names = itertools.count(1)
 APP_NAME = "neurograde-queue-test"

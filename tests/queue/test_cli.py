@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.result import GradingResult
-from server import queue
 from server.cli import main
 from server.models import LANE_REGRADE
+from server.runtime import queue
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ def test_worker_grades_through_the_real_sandbox(qdb, worker_config, start_worker
     (good,) = qdb.submit(alice, ca, source=CORRECT)
     (bad,) = qdb.submit(bob, ca, source=WRONG)
     (broken,) = qdb.submit(carol, ca, source=BROKEN)
-    start_workers(worker_config, 2, None)  # None: the real `server.grading.grade_job`
+    start_workers(worker_config, 2, None)  # None: the real `server.runtime.grading.grade_job`
     qdb.wait_all_done(3, timeout=120)
 
     row = qdb.get(good)

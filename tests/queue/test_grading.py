@@ -1,4 +1,4 @@
-"""`server.grading.grade_job`: course assignment → plugin assignment + rubric → engine."""
+"""`server.runtime.grading.grade_job`: course assignment → plugin assignment + rubric → engine."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from plugins.manager import plugin_version
 from plugins.registry import build_registry
-from server.grading import grade_job, plugin_version
+from server.runtime.grading import grade_job
 from tests.queue import throwaway_plugin
 
 
@@ -41,5 +42,5 @@ def test_the_result_names_the_providing_plugin(worker_state):
 
 
 def test_plugin_version_of_builtin_and_unknown_plugins(worker_state):
-    assert plugin_version(worker_state, "assignments.sigmoid") not in ("", "?")
-    assert plugin_version(worker_state, "no.such.plugin") == "?"
+    assert plugin_version(worker_state.pm, "assignments.sigmoid") not in ("", "?")
+    assert plugin_version(worker_state.pm, "no.such.plugin") == "?"

@@ -9,9 +9,10 @@ import time
 from sqlalchemy import update
 
 from grader.result import GradingResult
-from server import queue
 from server.models import RUNNING, Submission
-from server.worker import Worker, WorkerSettings, _Heartbeat, build_worker_state
+from server.runtime import queue
+from server.runtime.worker import Worker, WorkerSettings, _Heartbeat
+from server.state import build_state
 
 
 def _claimed(qdb, lease: float):
@@ -36,7 +37,7 @@ def test_heartbeat_keeps_beating_after_an_unexpected_error(qdb, caplog):
         return qdb.session_factory()
 
     beat = _Heartbeat(flaky_factory, job.id, job.lease_token, 0.6)
-    with caplog.at_level(logging.ERROR, logger="server.worker"):
+    with caplog.at_level(logging.ERROR, logger="server.runtime.worker"):
         beat.start()
         time.sleep(1.0)  # several beats of 0.2 s; the lease would have expired without them
         assert beat.is_alive() and len(calls) >= 3
@@ -59,11 +60,11 @@ def test_a_lost_lease_drops_the_result_without_writing(qdb, worker_config, caplo
         time.sleep(0.5)  # long enough for a heartbeat (every 0.2 s) to notice
         return GradingResult(status="graded", score=1.0, max_score=1.0)
 
-    state = build_worker_state(worker_config)
+    state = build_state(worker_config)
     worker = Worker(state, "w-test", settings=WorkerSettings(lease_seconds=0.6),
                     grade=grade_while_the_lease_is_taken)
     try:
-        with caplog.at_level(logging.WARNING, logger="server.worker"):
+        with caplog.at_level(logging.WARNING, logger="server.runtime.worker"):
             worker._run_job(job)
     finally:
         state.engine.dispose()

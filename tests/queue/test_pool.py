@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from server.models import DONE, Submission
-from server.worker_pool import portable_config
+from server.runtime.worker_pool import portable_config
 from tests.queue import fakes
 
 
@@ -47,14 +47,14 @@ def test_embedded_workers_from_the_app_config_grade_uploads(app, state, make_sub
 @pytest.mark.slow
 def test_workers_dying_at_start_are_restarted_with_backoff(monkeypatch, tmp_path, caplog,
                                                            start_workers):
-    from server import worker_pool
+    from server.runtime import worker_pool
 
     monkeypatch.setattr(worker_pool, "RESTART_FIRST_DELAY", 0.2)
     monkeypatch.setattr(worker_pool, "RESTART_MAX_DELAY", 0.4)
     # an unusable database URL: every worker process dies while building its state
     config = {"DATABASE_URL": "nosuchdb://nowhere", "INSTANCE_PATH": str(tmp_path),
               "LOAD_PLUGIN_ENTRYPOINTS": False, "LOG_LEVEL": "CRITICAL"}
-    with caplog.at_level(logging.ERROR, logger="server.worker_pool"):
+    with caplog.at_level(logging.ERROR, logger="server.runtime.worker_pool"):
         pool = start_workers(config, 1, fakes.quick)
         deadline = time.monotonic() + 30
         while pool.restarts < 4 and time.monotonic() < deadline:

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from grader.result import GradingResult
-from server import queue
 from server.models import DONE, LANE_REGRADE, QUEUED, RUNNING, GradingRecord, utcnow
+from server.runtime import queue
 from tests.queue.conftest import postgres_only, sqlite_only
 
 
@@ -128,9 +128,15 @@ def test_internal_error_is_retried_then_kept(qdb):
     (sid,) = qdb.submit(user, ca)
     first = claim(qdb)
     error = GradingResult.failure("internal_error", "sandbox unavailable", stderr="bwrap: no")
-    assert complete(qdb, first, error, max_attempts=2)
+    assert complete(qdb, first, error, max_attempts=2, backoff=(0.5,))
     row = qdb.get(sid)
     assert (row.state, row.status, row.lease_token) == (QUEUED, None, None)
+    assert claim(qdb) is None  # the retry backs off instead of failing again at once
+    with qdb.session() as s:
+        assert not queue.has_queued(s)
+        (waiting,) = queue.queue_stats(s)["waiting"]
+    assert waiting["id"] == sid and "failure on our side" in waiting["reason"]
+    time.sleep(0.6)
     assert "sandbox unavailable" in row.last_error and "bwrap: no" in row.last_error
     with qdb.session() as s:  # the failed attempt is in the history
         (retried,) = s.query(GradingRecord).all()
@@ -138,7 +144,7 @@ def test_internal_error_is_retried_then_kept(qdb):
     assert retried.result["retried"] and "bwrap: no" in retried.result["stderr"]
     second = claim(qdb)
     assert second.attempts == 2
-    assert complete(qdb, second, error, max_attempts=2)
+    assert complete(qdb, second, error, max_attempts=2, backoff=(0.5,))
     row = qdb.get(sid)
     assert (row.state, row.status, row.attempts) == (DONE, "internal_error", 2)
     assert "sandbox unavailable" in row.last_error
@@ -146,6 +152,27 @@ def test_internal_error_is_retried_then_kept(qdb):
         records = s.query(GradingRecord).order_by(GradingRecord.id).all()
     assert [(r.status, r.attempt, "retried" in r.result) for r in records] == [
         ("internal_error", 1, True), ("internal_error", 2, False)]
+
+
+def test_retry_delays_grow_and_the_last_one_repeats():
+    assert [queue.retry_delay(n, (1.0, 5.0)) for n in (1, 2, 3, 9)] == [1.0, 5.0, 5.0, 5.0]
+    assert queue.retry_delay(1, ()) == 0.0
+
+
+def test_claim_leaves_jobs_of_assignments_the_worker_cannot_grade(qdb):
+    ca = qdb.course_assignment()
+    (user,) = qdb.users(1)
+    (sid,) = qdb.submit(user, ca)
+    slug = "queue-echo"  # the assignment of qdb.course_assignment()
+    with qdb.session() as s:
+        assert queue.claim(s, "w1", 30.0, skip_slugs={slug}) is None
+        assert not queue.has_queued(s, {slug})
+        assert queue.mark_waiting(s, {slug: "dataset mnist not prepared"}) == 1
+        assert queue.mark_waiting(s, {slug: "dataset mnist not prepared"}) == 0
+        (waiting,) = queue.queue_stats(s)["waiting"]
+    assert (waiting["id"], waiting["reason"]) == (sid, "dataset mnist not prepared")
+    job = claim(qdb)  # a worker that can grade it takes it, and the reason is gone
+    assert job.id == sid and qdb.get(sid).wait_reason is None
 
 
 def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
@@ -157,7 +184,7 @@ def test_expired_lease_is_reclaimed_until_attempts_run_out(qdb):
         assert queue.reclaim_expired(s, max_attempts=2) == 0  # still leased
     time.sleep(0.8)
     with qdb.session() as s:
-        assert queue.reclaim_expired(s, max_attempts=2) == 1
+        assert queue.reclaim_expired(s, max_attempts=2, backoff=()) == 1
     row = qdb.get(sid)
     assert row.state == QUEUED and "lost-worker" in row.last_error
     assert not complete(qdb, first, graded())  # the lost worker's late write is void

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from server import queue
 from server.models import QUEUED, CourseAssignment, Enrollment, Submission, User
+from server.runtime import queue
 from server.services.submissions import Upload, create_submission
 from tests.queue.conftest import postgres_only
 

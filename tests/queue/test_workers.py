@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from grader.result import GradingResult
-from server import queue
 from server.models import DONE, QUEUED, RUNNING, GradingRecord, utcnow
-from server.worker import build_worker_state, worker_main
+from server.runtime import queue
+from server.runtime.worker import worker_main
+from server.state import build_state
 from tests.queue import fakes
 from tests.queue.conftest import APP_NAME, graded_log, postgres_only
 
@@ -175,7 +176,7 @@ CONFLICTING = ["tests.queue.throwaway_plugin", "tests.queue.conflicting_plugin"]
 
 
 def test_worker_state_disables_a_clashing_plugin_and_keeps_the_others(worker_config):
-    state = build_worker_state({**worker_config, "EXTRA_PLUGINS": CONFLICTING})
+    state = build_state({**worker_config, "EXTRA_PLUGINS": CONFLICTING})
     try:
         reason = state.registry.errors["tests.queue.conflicting_plugin"]
         assert "'sigmoid'" in reason and "'assignments.sigmoid'" in reason

@@ -9,7 +9,7 @@ import pytest
 
 from plugins.datasets import DatasetStore
 from plugins.manager import get_plugin_manager
-from server import load_plugins
+from server.state import load_plugins
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "neurograde-example-course"
 

@@ -15,7 +15,8 @@ import pytest
 
 from plugins import DatasetDef, RubricDef, hookimpl
 from plugins.manager import get_plugin_manager
-from server import create_app, load_plugins
+from server.app import create_app
+from server.state import load_plugins
 from tests.spine.plugin_helpers import (
     AssignmentPlugin,
     MalformedPlugin,
@@ -222,13 +223,13 @@ def test_app_starts_and_cli_lists_broken_and_duplicate_plugins(tmp_path):
 def test_app_cli_and_workers_register_the_same_extra_plugins(tmp_path, monkeypatch):
     """EXTRA_PLUGINS (or NEUROGRADE_EXTRA_PLUGINS) reaches the web app and the CLI too, not
     only the workers, so the assignments the workers grade are the ones the site offers."""
-    from server.worker import build_worker_state
+    from server.state import build_state
 
     monkeypatch.setenv("NEUROGRADE_EXTRA_PLUGINS", "tests.queue.throwaway_plugin, nope.missing")
     config = {"INSTANCE_PATH": str(tmp_path), "LOAD_PLUGIN_ENTRYPOINTS": False,
               "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
     web = create_app(config).extensions["neurograde"].registry
-    worker = build_worker_state(config).registry
+    worker = build_state(config).registry
     assert "queue-echo" in web.assignments
     assert sorted(web.assignments) == sorted(worker.assignments)
     assert "nope.missing" in web.errors and "nope.missing" in worker.errors

@@ -15,7 +15,6 @@ from grader.result import GradingResult
 from plugins import hookimpl
 from plugins.manager import get_plugin_manager
 from plugins.types import AssignmentDef, CheckDef, Outcome, RubricDef
-from server import queue
 from server.models import (
     DONE,
     LANE_REGRADE,
@@ -27,6 +26,7 @@ from server.models import (
     Submission,
     User,
 )
+from server.runtime import queue
 from server.services import accounts
 
 DEADLINE = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -169,6 +169,18 @@ def test_dashboard_queue_counts_every_course_but_lists_only_this_one(
         assert hidden not in panel, hidden
     assert 'id="failed-jobs"' not in panel
 
+
+def test_dashboard_says_why_a_queued_job_waits(client, teacher, course, ca, make_user,
+                                               make_submission, state):
+    """A worker that cannot grade an assignment leaves its jobs queued with the reason."""
+    job = make_submission(user=make_user(username="alice", course=course), course_assignment=ca)
+    reason = "dataset mnist not prepared on this worker (run `neurograde datasets prepare`)"
+    with state.session_factory() as session:
+        assert queue.mark_waiting(session, {ca.assignment_slug: reason}) == 1
+    panel = client.get("/instructor/nn101/").get_data(as_text=True).split(
+        "<h2>Grading queue</h2>", 1)[1].split("</section>", 1)[0]
+    waiting = panel.split('id="waiting-jobs"', 1)[1]
+    assert f"#{job.id}<" in waiting and "neurograde datasets prepare" in waiting
 
 
 def test_enable_an_installed_assignment_and_set_its_policy(client, teacher, course, state):

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from grader.result import GradingResult
-from server import queue
 from server.models import DONE, CourseAssignment, Submission
+from server.runtime import queue
 from server.services import grades, leaderboard
 from tests.web.test_instructor import course_plugin_manager
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from server import create_app
+from server.app import create_app
 from server.models import LoginThrottle, utcnow
 from server.services import accounts, devices, throttle
 from tests.web.toy import toy_pm

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from grader.config import dataset_cache_dir
 from grader.engine import grade_submission
 from plugins.datasets import DatasetStore
-from server import queue
 from server.models import CourseAssignment, Submission
+from server.runtime import queue
 from server.services import leaderboard, tokens
 
 SLUG = "digits"

@@ -58,11 +58,9 @@ def test_concurrent_uploads_respect_the_daily_limit(app, auth, db, toy_classroom
 
 
 def test_upload_notifies_listening_workers(app, auth, pg_schema_url, toy_classroom):
-    from server import queue
+    from server.runtime import queue
 
-    channel = getattr(queue, "CHANNEL", None) or getattr(queue, "NOTIFY_CHANNEL", None)
-    if channel is None:
-        pytest.skip("server.queue exposes no NOTIFY channel name")
+    channel = queue.CHANNEL
     url = make_url(pg_schema_url).set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'LISTEN "{channel}"')

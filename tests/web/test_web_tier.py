@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, insert, select, text
 
 from grader.result import GradingResult
-from server import queue
 from server.models import DONE, QUEUED, Base, Course, CourseAssignment, Submission, User
+from server.runtime import queue
 from server.services import leaderboard
 from tests.web.test_instructor import course_plugin_manager
 
@@ -163,7 +163,7 @@ def test_api_reads_write_the_token_at_most_once_a_minute(
 WRITER = textwrap.dedent("""
     import sys
     from grader.result import GradingResult
-    from server import queue
+    from server.runtime import queue
     from server.db import make_engine, make_session_factory
     session = make_session_factory(make_engine(sys.argv[1]))()
     job = queue.claim(session, "other-machine")

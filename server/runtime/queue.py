@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "neurograde_jobs"
 DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_MAX_ATTEMPTS = 3
+#: seconds before the 1st, 2nd, 3rd… retry of a job that failed for reasons on our side
+#: (the last value repeats): a broken worker must not burn every attempt in a second
+RETRY_BACKOFF_SECONDS: tuple[float, ...] = (2.0, 15.0, 60.0)
 INTERNAL_ERROR = "internal_error"
 LANE_NAMES = {0: "fresh", 1: "regrade"}
 
@@ -91,8 +95,10 @@ _CANDIDATES = 16
 FAIR_SHARE_WINDOW = timedelta(minutes=10)
 
 
-def _claim_order(session: Session) -> tuple[Select, tuple[Any, ...]]:
-    """A select of queued job ids and its claim-order keys (see the module docstring).
+def _claim_order(session: Session, skip_slugs: Collection[str] = ()
+                 ) -> tuple[Select, tuple[Any, ...]]:
+    """A select of claimable job ids (queued, any retry back-off over, not of an assignment
+    in `skip_slugs`) and its claim-order keys (see the module docstring).
 
     One pass over the queued rows (window function) joined to the per-student count of
     jobs started within `FAIR_SHARE_WINDOW`; no self-join, so the plan stays linear
@@ -102,7 +108,7 @@ def _claim_order(session: Session) -> tuple[Select, tuple[Any, ...]]:
         select(_T.c.id, _T.c.lane, _T.c.user_id, _T.c.enqueued_at,
                func.row_number().over(partition_by=(_T.c.lane, _T.c.user_id),
                                       order_by=(_T.c.enqueued_at, _T.c.id)).label("rn"))
-        .where(_T.c.state == QUEUED).subquery("ranked"))
+        .where(*_claimable(session, skip_slugs)).subquery("ranked"))
     served = (
         select(_T.c.user_id, _T.c.lane, func.count().label("n"))
         .where(_T.c.started_at >= _now(session) - FAIR_SHARE_WINDOW, _T.c.state != QUEUED)
@@ -113,9 +119,19 @@ def _claim_order(session: Session) -> tuple[Select, tuple[Any, ...]]:
     return queued, (ranked.c.lane, turn, ranked.c.enqueued_at, ranked.c.id)
 
 
-def claim(session: Session, worker_id: str,
-          lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Submission | None:
-    """Take the next queued job for `worker_id`, or None if there is none.
+def _claimable(session: Session, skip_slugs: Collection[str]) -> list[Any]:
+    due = (_T.c.retry_at.is_(None)) | (_T.c.retry_at <= _now(session))
+    where = [_T.c.state == QUEUED, due]
+    if skip_slugs:
+        where.append(_T.c.course_assignment_id.not_in(select(CourseAssignment.id).where(
+            CourseAssignment.assignment_slug.in_(sorted(skip_slugs)))))
+    return where
+
+
+def claim(session: Session, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+          skip_slugs: Collection[str] = ()) -> Submission | None:
+    """Take the next queued job for `worker_id`, or None if there is none. Jobs of the
+    assignments in `skip_slugs` (this worker cannot grade them now) are left queued.
 
     The returned Submission is `running` with a fresh `lease_token`, its `attempts`
     incremented and the lease expiring `lease_seconds` from now. Commits.
@@ -124,8 +140,8 @@ def claim(session: Session, worker_id: str,
     now = _now(session)
     values = dict(state=RUNNING, worker_id=worker_id, lease_token=token,
                   lease_expires_at=now + timedelta(seconds=lease_seconds),
-                  started_at=now, attempts=_T.c.attempts + 1)
-    queued, keys = _claim_order(session)
+                  started_at=now, attempts=_T.c.attempts + 1, retry_at=None, wait_reason=None)
+    queued, keys = _claim_order(session, skip_slugs)
     order = queued.order_by(*keys)
     try:
         if is_postgres(session):
@@ -212,18 +228,20 @@ def release(session: Session, submission_id: int, lease_token: str) -> bool:
 # --- results ------------------------------------------------------------------------------
 
 def complete(session: Session, submission_id: int, lease_token: str, result: GradingResult,
-             *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, metric: str | None = None) -> bool:
+             *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, metric: str | None = None,
+             backoff: Sequence[float] = RETRY_BACKOFF_SECONDS) -> bool:
     """Write `result` if `lease_token` still holds the job; False otherwise (a late write).
 
     An `internal_error` (our fault) puts the job back in the queue until it has had
-    `max_attempts` attempts; every other status is the student's result. A written
+    `max_attempts` attempts, each retry waiting `backoff[attempt - 1]` seconds (the last
+    value repeats); every other status is the student's result. A written
     result updates the Submission's latest-result fields (`metric_public` /
     `metric_private` from `result.metrics["<metric>_public"|"<metric>_private"]`,
     falling back to `<metric>`) and appends a GradingRecord. Commits.
     """
     try:
         if result.status == INTERNAL_ERROR and _retry(session, submission_id, lease_token,
-                                                      result, max_attempts):
+                                                      result, max_attempts, backoff):
             session.commit()
             log.warning("submission %s: internal error, queued again: %s",
                         submission_id, result.message)
@@ -239,21 +257,31 @@ def complete(session: Session, submission_id: int, lease_token: str, result: Gra
 
 
 def _retry(session: Session, submission_id: int, lease_token: str, result: GradingResult,
-           max_attempts: int) -> bool:
-    worker_id = session.scalar(select(_T.c.worker_id).where(
-        _T.c.id == submission_id, _T.c.lease_token == lease_token))
-    return _requeue(session, submission_id, lease_token, result, worker_id,
-                    _T.c.attempts < max_attempts)
+           max_attempts: int, backoff: Sequence[float]) -> bool:
+    row = session.execute(select(_T.c.worker_id, _T.c.attempts).where(
+        _T.c.id == submission_id, _T.c.lease_token == lease_token)).first()
+    if row is None:
+        return False
+    return _requeue(session, submission_id, lease_token, result, row.worker_id,
+                    _T.c.attempts < max_attempts,
+                    delay=retry_delay(row.attempts, backoff))
+
+
+def retry_delay(attempt: int, backoff: Sequence[float] = RETRY_BACKOFF_SECONDS) -> float:
+    """Seconds a job waits after failing (on our side) on its `attempt`-th attempt."""
+    return float(backoff[min(max(attempt, 1), len(backoff)) - 1]) if backoff else 0.0
 
 
 def _requeue(session: Session, submission_id: int, lease_token: str, result: GradingResult,
-             worker_id: str | None, *guards: Any) -> bool:
-    """Put a running job back in the queue and record the failed attempt in its history."""
+             worker_id: str | None, *guards: Any, delay: float = 0.0) -> bool:
+    """Put a running job back in the queue, due again in `delay` seconds, and record the
+    failed attempt in its history."""
     row = session.execute(
         update(_T).where(_T.c.id == submission_id, _T.c.lease_token == lease_token,
                          _T.c.state == RUNNING, *guards)
         .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
-                last_error=_error_text(result))
+                last_error=_error_text(result),
+                retry_at=_now(session) + timedelta(seconds=delay) if delay > 0 else None)
         .returning(_T.c.attempts, _T.c.regrade_batch_id)).first()
     if row is None:
         return False
@@ -328,7 +356,8 @@ def _error_text(result: GradingResult) -> str:
 
 # --- lost workers -------------------------------------------------------------------------
 
-def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> int:
+def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                    backoff: Sequence[float] = RETRY_BACKOFF_SECONDS) -> int:
     """Put jobs whose lease expired back in the queue; jobs out of attempts end as
     `internal_error` (result written, reason in `last_error`). Each lost attempt is
     recorded in the job's history. Returns how many changed."""
@@ -351,7 +380,7 @@ def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) 
         # heartbeat may have landed since, and then the worker keeps its job
         if retry:
             changed += _requeue(session, row.id, row.lease_token, failure, row.worker_id,
-                                still_expired)
+                                still_expired, delay=retry_delay(row.attempts, backoff))
         else:
             changed += _finish(session, row.id, row.lease_token, failure, None, still_expired)
     session.commit()
@@ -361,6 +390,21 @@ def reclaim_expired(session: Session, max_attempts: int = DEFAULT_MAX_ATTEMPTS) 
 
 
 # --- visibility ---------------------------------------------------------------------------
+
+def mark_waiting(session: Session, reasons: Mapping[str, str]) -> int:
+    """Record on the queued jobs of each assignment slug in `reasons` why this worker
+    leaves them queued (a claim clears it); returns how many rows changed. Commits."""
+    changed = 0
+    for slug, reason in sorted(reasons.items()):
+        ours = _T.c.course_assignment_id.in_(select(CourseAssignment.id).where(
+            CourseAssignment.assignment_slug == slug))
+        changed += session.execute(update(_T).where(
+            _T.c.state == QUEUED, ours,
+            _T.c.wait_reason.is_(None) | (_T.c.wait_reason != reason))
+            .values(wait_reason=reason)).rowcount
+    session.commit()
+    return changed
+
 
 def queue_position(session: Session, submission: Submission) -> int | None:
     """1 for the job claimed next, 2 for the one after, …; None if not queued."""
@@ -389,6 +433,11 @@ def queue_stats(session: Session, failed_limit: int = 20,
         select(_T.c.id, _T.c.user_id, _T.c.worker_id, _T.c.started_at, _T.c.attempts,
                _T.c.lease_expires_at)
         .where(_T.c.state == RUNNING, ours).order_by(_T.c.started_at)).all()
+    waiting = session.execute(
+        select(_T.c.id, _T.c.user_id, _T.c.enqueued_at, _T.c.wait_reason, _T.c.retry_at)
+        .where(_T.c.state == QUEUED, ours,
+               _T.c.wait_reason.is_not(None) | _T.c.retry_at.is_not(None))
+        .order_by(_T.c.enqueued_at).limit(failed_limit)).all()
     failed = session.execute(
         select(_T.c.id, _T.c.user_id, _T.c.attempts, _T.c.graded_at, _T.c.last_error)
         .where(failed_here, ours).order_by(_T.c.graded_at.desc()).limit(failed_limit)).all()
@@ -402,11 +451,20 @@ def queue_stats(session: Session, failed_limit: int = 20,
                      "attempt": r.attempts, "age_s": _age(now, r.started_at),
                      "lease_left_s": -(_age(now, r.lease_expires_at) or 0.0)}
                     for r in running],
+        "waiting": [{"id": r.id, "user_id": r.user_id, "age_s": _age(now, r.enqueued_at),
+                     "reason": r.wait_reason or _retry_words(now, r.retry_at)}
+                    for r in waiting],
         "failed_total": session.scalar(select(func.count()).where(failed_here)) or 0,
         "failed": [{"id": r.id, "user_id": r.user_id, "attempts": r.attempts,
                     "graded_at": r.graded_at.isoformat() if r.graded_at else None,
                     "last_error": r.last_error} for r in failed],
     }
+
+
+def _retry_words(now: Any, retry_at: Any) -> str:
+    left = -(_age(now, retry_at) or 0.0)
+    return (f"retried in {left:.0f} s after a failure on our side" if left > 0
+            else "due for a retry after a failure on our side")
 
 
 def _age(now: Any, then: Any) -> float | None:
@@ -418,19 +476,20 @@ def _age(now: Any, then: Any) -> float | None:
     return round((now - then).total_seconds(), 3)
 
 
-def has_queued(session: Session) -> bool:
-    """A cheap read for polling, so idle workers do not take the SQLite write lock.
+def has_queued(session: Session, skip_slugs: Collection[str] = ()) -> bool:
+    """A cheap read for polling, so idle workers do not take the SQLite write lock: is
+    there a job `claim` would take (with the same `skip_slugs`)?
 
     Ends the session's transaction: a SQLite read transaction that later writes fails
     at once if another process wrote in between, so the claim must start afresh.
     """
-    found = session.scalar(select(_T.c.id).where(_T.c.state == QUEUED).limit(1))
+    found = session.scalar(select(_T.c.id).where(*_claimable(session, skip_slugs)).limit(1))
     session.rollback()
     return found is not None
 
 
 __all__ = [
     "CHANNEL", "DEFAULT_LEASE_SECONDS", "DEFAULT_MAX_ATTEMPTS", "LANE_FRESH", "claim",
-    "complete", "db_now", "has_queued", "heartbeat", "notify_new_job", "queue_position",
-    "queue_stats", "reclaim_expired", "release",
+    "complete", "db_now", "has_queued", "heartbeat", "mark_waiting", "notify_new_job",
+    "queue_position", "queue_stats", "reclaim_expired", "release", "retry_delay",
 ]

@@ -36,7 +36,8 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     jobs back in the queue at once.
     """
     from server.config import load_config
-    from server.worker import start_embedded_workers
+    from server.db import safe_url
+    from server.runtime.worker import start_embedded_workers
 
     overrides: dict[str, Any] = dict(_base_config(ctx))
     if lease_seconds is not None:
@@ -50,14 +51,26 @@ def worker_command(ctx: click.Context, concurrency: int | None, lease_seconds: f
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    _preflight(config)
     pool = start_embedded_workers(config, n)
-    click.echo(f"neurograde: {n} grading worker(s) on {_safe_url(config['DATABASE_URL'])}")
+    click.echo(f"neurograde: {n} grading worker(s) on {safe_url(config['DATABASE_URL'])}")
     try:
         while not stop.wait(1.0):
             pass
     finally:
         click.echo("neurograde: stopping workers (finishing current jobs)")
         pool.stop()
+
+
+def _preflight(config: dict[str, Any]) -> None:
+    from server.doctor import echo_problems, log_preflight
+    from server.state import build_state
+
+    state = build_state(config)
+    try:
+        echo_problems(log_preflight(state, "worker"), "worker")
+    finally:
+        state.engine.dispose()
 
 
 @click.command("queue")
@@ -69,7 +82,7 @@ def queue_command(ctx: click.Context, as_json: bool, failed_limit: int) -> None:
     """Show the grading queue: queued jobs by lane, running jobs, failed jobs."""
     from server.config import load_config
     from server.db import make_engine, make_session_factory
-    from server.queue import queue_stats
+    from server.runtime.queue import queue_stats
 
     config = load_config(_base_config(ctx))
     engine = make_engine(config["DATABASE_URL"])
@@ -82,7 +95,7 @@ def queue_command(ctx: click.Context, as_json: bool, failed_limit: int) -> None:
 
 
 def format_stats(stats: dict[str, Any]) -> str:
-    """The human-readable form of `server.queue.queue_stats`."""
+    """The human-readable form of `server.runtime.queue.queue_stats`."""
     lanes = ", ".join(f"{name} {n}" for name, n in stats["queued"].items())
     oldest = stats["oldest_queued_age_s"]
     lines = [f"queued: {stats['queued_total']} ({lanes})"
@@ -102,10 +115,3 @@ def format_stats(stats: dict[str, Any]) -> str:
 def _base_config(ctx: click.Context) -> dict[str, Any]:
     """Config overrides handed down by the `neurograde` group (tests, embedding)."""
     return dict((ctx.obj or {}).get("config") or {})
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for logs."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -21,31 +21,29 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pluggy
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.preflight import blocking, sandbox_findings
 from grader.result import GradingResult
-from plugins.registry import Registry
-from server import load_plugins, queue
-from server.config import extra_plugins
-from server.db import make_engine, make_session_factory
-from server.grading import grade_job
 from server.lti.passback import safe_run_due
 from server.models import RUNNING, Submission
+from server.runtime import queue
+from server.runtime.grading import grade_job
+from server.runtime.readiness import unready_assignments
 from server.services.progress import publishing_progress
+from server.state import State, build_state
 
 if TYPE_CHECKING:
-    from server.worker_pool import WorkerPool
+    from server.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
-GradeFn = Callable[[Any, Submission], GradingResult]
+GradeFn = Callable[[State, Submission], GradingResult]
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,8 @@ class WorkerSettings:
     poll_seconds: float = 0.05  #: [POLL_SECONDS] idle poll (PostgreSQL: NOTIFY wait slice)
     #: [STOP_GRACE_SECONDS] how long `stop()` lets a worker finish its job before releasing it
     stop_grace_seconds: float = 60.0
+    #: [READINESS_SECONDS] how often a worker checks it can grade each assignment
+    readiness_seconds: float = 30.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WorkerSettings:
@@ -67,52 +67,8 @@ class WorkerSettings:
         return cls(lease_seconds=pick("LEASE_SECONDS", float, cls.lease_seconds),
                    max_attempts=pick("MAX_ATTEMPTS", int, cls.max_attempts),
                    poll_seconds=pick("POLL_SECONDS", float, 0.5 if pg else cls.poll_seconds),
-                   stop_grace_seconds=pick("STOP_GRACE_SECONDS", float, cls.stop_grace_seconds))
-
-
-@dataclass
-class WorkerState:
-    """What grading needs in a worker process (the Flask-free twin of the app's state)."""
-
-    config: dict[str, Any]
-    pm: pluggy.PluginManager
-    registry: Registry
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    datasets: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def build_worker_state(config: Mapping[str, Any]) -> WorkerState:
-    """Plugins, registry, dataset store and database engine from `config`.
-
-    `EXTRA_PLUGINS` (module names; environment `NEUROGRADE_EXTRA_PLUGINS`, comma-separated)
-    are registered on top of the built-in and installed plugins, e.g. a course package
-    that is not installed as a distribution. Plugins are loaded exactly as the web app
-    loads them (`server.load_plugins`): a broken plugin, or the later of two registering
-    the same name, is disabled and logged, and every other assignment is still graded.
-    """
-    config = dict(config)
-    if config.get("INSTANCE_PATH"):
-        os.environ["NEUROGRADE_INSTANCE_PATH"] = str(config["INSTANCE_PATH"])
-    pm, registry = load_plugins(bool(config.get("LOAD_PLUGIN_ENTRYPOINTS", True)),
-                                extra=extra_plugins(config))
-    engine = make_engine(config["DATABASE_URL"])
-    return WorkerState(config=config, pm=pm, registry=registry, engine=engine,
-                       session_factory=make_session_factory(engine),
-                       datasets=_dataset_store(registry, config.get("DATASETS_DIR")))
-
-
-def _dataset_store(registry: Registry, cache_dir: str | None) -> Any:
-    try:
-        from grader.config import dataset_cache_dir
-        from plugins.datasets import DatasetStore
-    except ImportError:  # grading without datasets still works for most assignments
-        log.warning("plugins.datasets is unavailable; assignments needing datasets will fail")
-        return None
-    path = Path(cache_dir) if cache_dir else dataset_cache_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    return DatasetStore(registry.datasets, path)
+                   stop_grace_seconds=pick("STOP_GRACE_SECONDS", float, cls.stop_grace_seconds),
+                   readiness_seconds=pick("READINESS_SECONDS", float, cls.readiness_seconds))
 
 
 class _ReleaseNow(BaseException):
@@ -176,7 +132,7 @@ class _PgListener:
 class Worker:
     """One grading worker; `run()` loops until `stop()` (or SIGTERM/SIGINT)."""
 
-    def __init__(self, state: WorkerState, worker_id: str | None = None,
+    def __init__(self, state: State, worker_id: str | None = None,
                  settings: WorkerSettings | None = None, grade: GradeFn | None = None,
                  parent_pid: int | None = None) -> None:
         self.state = state
@@ -190,6 +146,11 @@ class Worker:
         self._pg = state.engine.dialect.name == "postgresql"
         self._listener = _PgListener(state.engine) if self._pg else None
         self._next_reclaim = 0.0
+        #: assignment slug -> why this worker cannot grade it now; those jobs stay queued
+        self.unready: dict[str, str] = {}
+        self._sandbox_problem: str | None = None
+        self._next_readiness = 0.0
+        self._readiness_checked = False
 
     # --- control ---
     def stop(self) -> None:
@@ -222,6 +183,7 @@ class Worker:
                     if self._listener is not None:
                         self._listener.connect()  # before claiming, so no NOTIFY is missed
                     self._maybe_reclaim()
+                    self._maybe_check_readiness()
                     job = self._claim()
                     if job is None:
                         self._wait()
@@ -257,11 +219,35 @@ class Worker:
                 queue.reclaim_expired(session, self.settings.max_attempts)
         safe_run_due(self.state)  # LMS grade passback (server.lti.passback), never fatal
 
+    def _maybe_check_readiness(self) -> None:
+        """Every `readiness_seconds`: can this worker grade each assignment (the sandbox
+        starts, its datasets are prepared)? Jobs it cannot grade are not claimed, so they
+        wait (their reason shown to the instructor) instead of failing attempt after
+        attempt; they are taken as soon as the problem is fixed."""
+        now = time.monotonic()
+        if now < self._next_readiness:
+            return
+        self._next_readiness = now + self.settings.readiness_seconds
+        if self._sandbox_problem is not None or not self._readiness_checked:
+            self._sandbox_problem = blocking(sandbox_findings())
+            self._readiness_checked = True
+        unready = unready_assignments(self.state, self._sandbox_problem)
+        if unready != self.unready:
+            for slug, reason in sorted(unready.items()):
+                log.error("worker %s does not grade %s: %s", self.worker_id, slug, reason)
+            for slug in sorted(set(self.unready) - set(unready)):
+                log.info("worker %s grades %s again", self.worker_id, slug)
+            self.unready = unready
+        if unready:
+            with self.state.session_factory() as session:
+                queue.mark_waiting(session, unready)
+
     def _claim(self) -> Submission | None:
         with self.state.session_factory() as session:
-            if not self._pg and not queue.has_queued(session):
+            if not self._pg and not queue.has_queued(session, self.unready):
                 return None
-            job = queue.claim(session, self.worker_id, self.settings.lease_seconds)
+            job = queue.claim(session, self.worker_id, self.settings.lease_seconds,
+                              skip_slugs=self.unready)
             if job is not None:
                 _ = job.course_assignment  # load what grading needs, then detach
                 session.expunge_all()
@@ -296,6 +282,9 @@ class Worker:
             return
         metric = getattr(self.state.registry.assignments.get(
             job.course_assignment.assignment_slug), "metric_name", None)
+        if result.status == queue.INTERNAL_ERROR:
+            self._next_readiness = 0.0  # was it the sandbox? look again before the next claim
+            self._readiness_checked = False
         written = self._persist(lambda s: queue.complete(
             s, job.id, token, result, max_attempts=self.settings.max_attempts, metric=metric),
             "complete")
@@ -364,18 +353,34 @@ def worker_main(config: Mapping[str, Any], index: int = 0, grade: GradeFn | None
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)  # one BLAS thread per worker: N workers share N cores
-    state = build_worker_state(config)
+    # a pre-started child per limits key (bounded: see grader.pool) saves ~80 ms a job
+    os.environ.setdefault("NEUROGRADE_WARM_POOL", "1")
+    state = build_state(config)
+    _prewarm(state)
     worker = Worker(state, f"{socket.gethostname()}:{os.getpid()}", grade=grade,
                     parent_pid=parent_pid)
     worker.install_signal_handlers()
     worker.run()
 
 
+def _prewarm(state: State) -> None:
+    """Ask the warm pool for a child for the first assignments' limits before any job."""
+    from grader.pool import default_pool
+
+    pool = default_pool()
+    if pool is None:
+        return
+    keys = dict.fromkeys((a.limits, tuple(a.forbidden_imports))
+                         for a in state.registry.assignments.values())
+    for limits, forbidden in list(keys)[:pool.max_keys]:
+        pool.warm(limits, forbidden)
+
+
 def start_embedded_workers(config: Mapping[str, Any], n: int,
                            grade: GradeFn | None = None) -> WorkerPool:
     """Start `n` worker processes for `config` (used by `neurograde serve` and
     `neurograde worker`); call `.stop()` on the returned `WorkerPool` at shutdown."""
-    from server.worker_pool import WorkerPool
+    from server.runtime.worker_pool import WorkerPool
 
     log.info("starting %d grading worker process(es)", n)
     return WorkerPool(config, n, grade)

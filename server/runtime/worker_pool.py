@@ -1,7 +1,7 @@
 """A group of grading worker processes on one machine, supervised and stopped gracefully.
 
 Processes are spawned, not forked: each builds its own plugin registry, datasets and
-database engine (`server.worker.worker_main`), and nothing of the parent (open
+database engine (`server.runtime.worker.worker_main`), and nothing of the parent (open
 connections, the web app) leaks into them.
 """
 
@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from server.worker import GradeFn, WorkerSettings, worker_main
+from server.runtime.worker import GradeFn, WorkerSettings, worker_main
 
 log = logging.getLogger(__name__)
 
