@@ -1,7 +1,7 @@
 """Back-off for retried jobs and the reason a queued job waits
 
 Revision ID: runtime
-Revises: 0001
+Revises: ui
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "runtime"
-down_revision: str | None = "0001"
+down_revision: str | None = "ui"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
