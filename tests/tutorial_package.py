@@ -86,9 +86,14 @@ def build_and_install(parent: Path) -> tuple[Path, Path]:
     (the package folder, the site folder to put on sys.path / PYTHONPATH)."""
     package = scaffold(parent)
     write_snippets(package)
-    site = parent / "site"
+    return package, install(package, parent / "site")
+
+
+def install(package: Path, site: Path) -> Path:
+    """`pip install` the package folder into `site` (offline, this environment's
+    setuptools); return `site`."""
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation",
                     "--no-deps", "--no-index", "--target", str(site), str(package)],
                    check=True, capture_output=True, text=True, timeout=300)
     shutil.rmtree(package / "build", ignore_errors=True)
-    return package, site
+    return site

@@ -64,3 +64,14 @@ def test_the_tutorial_package_installs_and_verifies(tmp_path):
                             "-m", "not sandbox", str(package / "tests")], env=env,
                            cwd=package, capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_the_scaffold_as_it_is_installs_and_verifies(tmp_path):
+    subprocess.run([str(tutorial.BIN / "neurograde"), "new", "assignment", "plain-relu",
+                    "--dir", str(tmp_path)], check=True, capture_output=True, timeout=120)
+    site = tutorial.install(tmp_path / "neurograde-plain-relu", tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    run = subprocess.run([str(tutorial.BIN / "neurograde"), "verify", "plain-relu"], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "all outcomes as expected" in run.stdout, run.stdout
+    assert "ok   absolute_value.py" in run.stdout
