@@ -1,6 +1,7 @@
-"""The sigmoid network of the course's vectorized assignments (mnist, digits): checks of
-init_network, forward and backprop on small random networks, and of vectorization,
-shared by both (run in the trusted parent; the assignments declare them with @check).
+"""The sigmoid network of the course's vectorized assignments (mnist, digits): the checks
+of init_network, forward and backprop on small random networks and of vectorization,
+declared once here (`network_checks`) and taken into each assignment's checks with
+`reuse_checks`; run in the trusted parent.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from threadpoolctl import threadpool_limits
 
 from neurograde import (
     CheckContext,
+    CheckDef,
     Outcome,
     StudentCallError,
     as_array,
     central_difference,
+    check,
     diagnose_gradients,
     expect_close,
 )
@@ -113,7 +116,9 @@ def _variants(ctx: CheckContext, params: Params, X, Y, true: dict[str, np.ndarra
     return variants
 
 
-def init_check(ctx: CheckContext) -> Outcome:
+@check("init_network shapes", points=1,
+       hint="[(W, b), …] with W of shape (n_out, n_in), b of shape (n_out, 1)")
+def init_shapes(ctx: CheckContext) -> Outcome:
     sizes = [int(ctx.rng.integers(3, 9)) for _ in range(3)]
     what = f"init_network({sizes}, seed=1)"
     first = read_network(ctx.call("init_network", sizes, seed=1), sizes, what)
@@ -128,7 +133,9 @@ def init_check(ctx: CheckContext) -> Outcome:
     return Outcome(True, "shapes (n_out, n_in) and (n_out, 1), random and reproducible")
 
 
-def forward_check(ctx: CheckContext) -> Outcome:
+@check("forward on small random networks", points=1,
+       hint="A = σ(W @ A + b) layer by layer, one column per example")
+def forward_random(ctx: CheckContext) -> Outcome:
     for sizes in GRADIENT_NET_SIZES:
         params = random_network(ctx.rng, sizes)
         X = ctx.rng.random((sizes[0], GRADIENT_BATCH))
@@ -138,7 +145,9 @@ def forward_check(ctx: CheckContext) -> Outcome:
     return Outcome(True, "matches on small random networks")
 
 
-def gradient_check(ctx: CheckContext) -> Outcome:
+@check("gradient check on small random networks", points=3,
+       hint="C = 1/(2m)·Σ‖a − y‖²: a mean over the batch")
+def gradients(ctx: CheckContext) -> Outcome:
     for sizes in GRADIENT_NET_SIZES:
         params = random_network(ctx.rng, sizes)
         X = ctx.rng.random((sizes[0], GRADIENT_BATCH))
@@ -245,6 +254,36 @@ def vectorization_check_of(sizes: Sequence[int], batch: int,
 
     return run
 
+
+def network_checks(speed_sizes: Sequence[int] = SPEED_SIZES, speed_batch: int = SPEED_BATCH,
+                   ) -> tuple[CheckDef, ...]:
+    """The checks mnist and digits share, in their order on the result page; the
+    vectorization check times a `speed_sizes` network on `speed_batch` columns. Each
+    assignment takes them into its checks with `reuse_checks`."""
+    vectorized = check(
+        "vectorized backprop", points=2,
+        hint="matrix products over the whole batch (W @ X with X of shape (n_in, m)); the "
+             "CPU time is compared with the reference's on the same batches",
+    )(vectorization_check_of(speed_sizes, speed_batch))
+    return (init_shapes, forward_random, gradients, vectorized)
+
+
+
+def init_advice(ctx: CheckContext, n_in: int = 784, n_hidden: int = 100) -> str | None:
+    """A cause for low accuracy, measured here: init_network's first-layer weight scale.
+    N(0, 1) weights on 784 inputs saturate the sigmoids and training stalls."""
+    sizes = [n_in, n_hidden, 10]
+    try:
+        W = read_network(ctx.call("init_network", sizes, seed=0), sizes, "init_network")[0][0]
+    except StudentCallError:
+        return None
+    std, good = float(W.std()), 1 / np.sqrt(n_in)
+    if std < 3 * good:
+        return None
+    return (f"init_network({sizes}) draws first-layer weights with standard deviation "
+            f"{std:.2f}: the inputs z = W @ x then have a spread of about "
+            f"{std * np.sqrt(n_in / 10):.0f}, so most sigmoids start saturated and learn "
+            f"slowly. Draw W from N(0, 1/n_in) (standard deviation {good:.3f})")
 
 
 def network_contract(params, n_in: int = 784) -> LayerContract:

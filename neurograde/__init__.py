@@ -21,8 +21,8 @@ from plugins.checklib import (
     mismatch,
     threshold_credit,
 )
-from plugins.checks import check, collect_checks, expect, fail
-from plugins.loader import load_assignment
+from plugins.checks import check, collect_checks, expect, fail, reuse_checks
+from plugins.loader import assignment_hook, load_assignment
 from plugins.types import (
     ML_FRAMEWORKS,
     AssignmentDef,
@@ -44,8 +44,9 @@ from plugins.types import (
 __all__ = [
     "ML_FRAMEWORKS", "AssignmentDef", "CheckContext", "CheckDef", "CheckFailed", "Dataset",
     "DatasetDef", "Limits", "Metric", "NoPicture", "Outcome", "RenderContext",
-    "RendererDef", "RubricDef", "StudentCallError", "as_array", "as_float",
+    "RendererDef", "RubricDef", "StudentCallError", "as_array", "as_float", "assignment_hook",
     "central_difference", "check", "close", "collect_checks", "diagnose_gradients",
     "elementwise_derivative", "expect", "expect_close", "expect_gradient", "fail",
-    "gradient_feedback", "hookimpl", "load_assignment", "mismatch", "threshold_credit",
+    "gradient_feedback", "hookimpl", "load_assignment", "mismatch", "reuse_checks",
+    "threshold_credit",
 ]

@@ -14,9 +14,10 @@ gathers a module's checks in definition order.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 
 from plugins.types import CheckContext, CheckDef, CheckFailed, Outcome, StudentCallError
@@ -73,6 +74,27 @@ def expect(condition: bool, message: str, hint: str | None = None) -> None:
     """Fail the running check with `message` unless `condition` holds."""
     if not condition:
         raise CheckFailed(message, hint)
+
+
+def reuse_checks(checks: Iterable[CheckDef], *, points: Mapping[str, float] | None = None,
+                 ) -> tuple[CheckDef, ...]:
+    """Checks declared once in a shared module, made the calling checks module's own
+    (so `collect_checks` collects them there, in the place of this call); `points`
+    replaces the points of the checks it names."""
+    owner = sys._getframe(1).f_globals.get("__name__")
+    return tuple(dataclasses.replace(c, run=_owned_by(c.run, owner),
+                                     points=(points or {}).get(c.name, c.points))
+                 for c in checks)
+
+
+def _owned_by(run: Callable[[CheckContext], Outcome], owner: str | None,
+              ) -> Callable[[CheckContext], Outcome]:
+    @functools.wraps(run)
+    def owned(ctx: CheckContext) -> Outcome:
+        return run(ctx)
+
+    owned.__module__ = owner or run.__module__
+    return owned
 
 
 def collect_checks(module: ModuleType) -> tuple[CheckDef, ...]:

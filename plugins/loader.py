@@ -1,15 +1,17 @@
 """The assignment folder convention, loaded by one call.
 
     my_assignment/
-        __init__.py     ASSIGNMENT = load_assignment(__file__, slug=..., title=...)
+        __init__.py     neurograde_register_assignments = assignment_hook(__file__, slug=...)
         handout.md      what students read (handout.<lang>.md: translations)
         starter.py      what students download
         reference.py    the trusted solution (never sandboxed, never shown)
         checks.py       @check functions, collected in definition order
         cases/          known-bad solutions + expected.json (`neurograde verify`)
 
-The package then registers `ASSIGNMENT` from an ordinary `@hookimpl`, as the built-in
-course does.
+`assignment_hook` makes the package's `neurograde_register_assignments` hook
+implementation from the folder, so a package that is one assignment is that one call
+(the built-in course is written so); `load_assignment` gives the `AssignmentDef` alone,
+for a plugin that registers several.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import importlib
 import importlib.util
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from plugins import hookimpl
 from plugins.checks import collect_checks
 from plugins.types import AssignmentDef, Limits, Metric, RubricDef
 
@@ -56,6 +59,22 @@ def load_assignment(anchor: str | Path, *, slug: str, title: str, order: int = 1
         starter=_read(folder / "starter.py"), reference_path=folder / "reference.py",
         checks=checks, default_rubric=f"{slug}-default", rubrics=tuple(made),
         cases_dir=cases if cases.is_dir() else None, **fields)
+
+
+def assignment_hook(anchor: str | Path, **arguments: Any) -> Callable[[], list[AssignmentDef]]:
+    """`neurograde_register_assignments`, as a `@hookimpl`, registering the assignment
+    `load_assignment(anchor, **arguments)` reads; that definition is its `.assignment`.
+
+        neurograde_register_assignments = assignment_hook(__file__, slug="my-relu", ...)
+    """
+    assignment = load_assignment(anchor, **arguments)
+
+    @hookimpl
+    def neurograde_register_assignments() -> list[AssignmentDef]:
+        return [assignment]
+
+    neurograde_register_assignments.assignment = assignment  # type: ignore[attr-defined]
+    return neurograde_register_assignments
 
 
 def _rubric(slug: str, suffix: str, points: dict[str, float], params: dict[str, Any],

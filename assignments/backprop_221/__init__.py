@@ -1,13 +1,8 @@
 """Backpropagation by hand in a 2-2-1 sigmoid network."""
 
-from neurograde import Limits, hookimpl, load_assignment
+from neurograde import Limits, assignment_hook
 
-ASSIGNMENT = load_assignment(
+neurograde_register_assignments = assignment_hook(
     __file__, slug="backprop-2-2-1", title="Backpropagation in a 2-2-1 network", order=30,
     summary="Feedforward, every gradient by the chain rule, and training on four people.",
     limits=Limits(wall_seconds=30, cpu_seconds=30, memory_mb=512), datasets=("gender",))
-
-
-@hookimpl
-def neurograde_register_assignments():
-    return [ASSIGNMENT]

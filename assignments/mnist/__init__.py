@@ -1,8 +1,8 @@
 """Vectorized backpropagation on MNIST."""
 
-from neurograde import Limits, Metric, hookimpl, load_assignment
+from neurograde import Limits, Metric, assignment_hook
 
-ASSIGNMENT = load_assignment(
+neurograde_register_assignments = assignment_hook(
     __file__, slug="mnist", title="Handwritten digits: vectorized backpropagation on MNIST",
     order=40, summary="A sigmoid network trained with mini-batch gradient descent, from scratch.",
     limits=Limits(wall_seconds=300, cpu_seconds=300, memory_mb=2048, threads=1),
@@ -15,8 +15,3 @@ ASSIGNMENT = load_assignment(
                                    "vectorization_ratio": 6.0},
                         "description": "full credit from 97 % accuracy (partial from 92 %), "
                                        "backprop within 6× the reference's CPU time"}})
-
-
-@hookimpl
-def neurograde_register_assignments():
-    return [ASSIGNMENT]

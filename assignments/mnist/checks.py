@@ -14,24 +14,11 @@ import time
 import numpy as np
 
 from assignments import _sigmoid_network as network
-from assignments._sigmoid_network import network_contract, read_network
-from neurograde import CheckContext, Outcome, StudentCallError, check, threshold_credit
+from assignments._sigmoid_network import init_advice, network_contract
+from neurograde import CheckContext, Outcome, check, reuse_checks, threshold_credit
 from plugins.model_scoring import evaluate_model, public_part_words, read_layers
 
-init_shapes = check(
-    "init_network shapes", points=1,
-    hint="[(W, b), …] with W of shape (n_out, n_in), b of shape (n_out, 1)")(network.init_check)
-forward_random = check(
-    "forward on small random networks", points=1,
-    hint="A = σ(W @ A + b) layer by layer, one column per example")(network.forward_check)
-gradients = check(
-    "gradient check on small random networks", points=3,
-    hint="C = 1/(2m)·Σ‖a − y‖²: a mean over the batch")(network.gradient_check)
-vectorized = check(
-    "vectorized backprop", points=2,
-    hint="matrix products over the whole batch (W @ X with X of shape (n_in, m)); the CPU "
-         "time is compared with the reference's on the same batches",
-)(network.vectorization_check_of(network.SPEED_SIZES, network.SPEED_BATCH))
+network_checks = reuse_checks(network.network_checks())
 
 
 def _as_floats(images: np.ndarray) -> np.ndarray:
@@ -44,23 +31,6 @@ def _accuracy_fraction(accuracy: float, params) -> tuple[bool, float, float]:
     full = float(params.get("full_credit_accuracy", 0.95))
     zero = float(params.get("zero_credit_accuracy", 0.90))
     return accuracy >= full, threshold_credit(accuracy, full, zero), full
-
-
-def init_advice(ctx: CheckContext, n_in: int = 784, n_hidden: int = 100) -> str | None:
-    """A cause for low accuracy, measured here: init_network's first-layer weight scale.
-    N(0, 1) weights on 784 inputs saturate the sigmoids and training stalls."""
-    sizes = [n_in, n_hidden, 10]
-    try:
-        W = read_network(ctx.call("init_network", sizes, seed=0), sizes, "init_network")[0][0]
-    except StudentCallError:
-        return None
-    std, good = float(W.std()), 1 / np.sqrt(n_in)
-    if std < 3 * good:
-        return None
-    return (f"init_network({sizes}) draws first-layer weights with standard deviation "
-            f"{std:.2f}: the inputs z = W @ x then have a spread of about "
-            f"{std * np.sqrt(n_in / 10):.0f}, so most sigmoids start saturated and learn "
-            f"slowly. Draw W from N(0, 1/n_in) (standard deviation {good:.3f})")
 
 
 @check("accuracy on hidden test set", points=5,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, make_response, render_template
 from flask_login import current_user, login_required
 
+from plugins.types import AssignmentDef
 from server.blueprints.conditional import conditional, etag_for, not_modified
 from server.db import get_session
 from server.extensions import get_state
@@ -42,7 +43,7 @@ def assignment(course: str, slug: str) -> str:
     return conditional(make_response(render_template(
         "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
         rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
-        staff=staff, revealed=revealed, metric=definition.metric_name if definition else None,
+        staff=staff, revealed=revealed, metric=_metric_label(definition),
         metric_format=definition.leaderboard_metric.show
         if definition and definition.metric else None,
         ladder_step=leaderboard.LADDER_STEP,
@@ -78,3 +79,10 @@ def course(course: str) -> str:
         rows=leaderboard.present(totals, instructor=staff, viewer_id=current_user.id),
         titles={slug: a.title for slug, a in registry.assignments.items()},
     )), etag)
+
+
+def _metric_label(definition: AssignmentDef | None) -> str | None:
+    """The declared metric's column heading: its label, else its name."""
+    if definition is None or definition.leaderboard_metric is None:
+        return None
+    return definition.leaderboard_metric.label or definition.leaderboard_metric.name

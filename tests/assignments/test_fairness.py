@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assignments.mnist.checks import init_advice
+from assignments._sigmoid_network import init_advice
 from grader.engine import grade_submission
 from neurograde.testing import FakeContext
 from plugins.manager import get_plugin_manager

@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from assignments.sigmoid import ASSIGNMENT as SIGMOID
+from assignments.sigmoid import neurograde_register_assignments as sigmoid_plugin
 from tests.browser.conftest import COURSE, mnist_ready, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
-CORRECT = SIGMOID.reference_path.read_text()
+CORRECT = sigmoid_plugin.assignment.reference_path.read_text()
 # The same, taking a moment on import so its page too is seen before the grade arrives.
 CORRECT_SLOW = CORRECT + "\n\nimport time as _time\n\n_time.sleep(1.5)\n"
 # Correct sigmoid, but the neuron forgets the activation; importing takes a moment, so
@@ -124,8 +124,10 @@ def test_second_student_is_refused_anothers_submission(new_page):
 @pytest.mark.skipif(not mnist_ready(), reason="MNIST is not prepared "
                     "(run `neurograde datasets prepare`)")
 def test_mnist_pictures(new_page):
-    from assignments.mnist import ASSIGNMENT as MNIST
+    from plugins.manager import get_plugin_manager
+    from plugins.registry import build_registry
 
+    MNIST = build_registry(get_plugin_manager(load_entrypoints=False)).assignment("mnist")
     page = new_page("alice")
     page.goto(f"/courses/{COURSE}/assignments/mnist/")
     page.set_input_files("input[name=file]", files=[{

@@ -4,7 +4,7 @@ a built-in assignment.
 neurograde finds this module through the `neurograde` entry-point group (see
 pyproject.toml) and calls the `@hookimpl` functions below at start-up. The
 assignment is this folder (handout.md, starter.py, reference.py, checks.py, cases/),
-loaded by one call.
+registered by one call (`assignment_hook`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neurograde import DatasetDef, Limits, RubricDef, hookimpl, load_assignment
+from neurograde import DatasetDef, Limits, RubricDef, assignment_hook, hookimpl
 
-ASSIGNMENT = load_assignment(
+neurograde_register_assignments = assignment_hook(
     __file__, slug="example-relu", title="ReLU and its derivative (example plugin)",
     order=500, summary="relu(z) and relu_prime(z), elementwise.",
     limits=Limits(wall_seconds=10, cpu_seconds=10, memory_mb=256),
@@ -23,11 +23,6 @@ ASSIGNMENT = load_assignment(
     rubrics={"default": {"description": "points per check as in the handout, no late penalty"},
              "strict": {"points": {"relu-hidden": 4.0}, "late_penalty_per_day": 0.2,
                         "description": "hidden cases weigh more; 20 % off per day late"}})
-
-
-@hookimpl
-def neurograde_register_assignments():
-    return [ASSIGNMENT]
 
 
 @hookimpl
