@@ -55,9 +55,9 @@ def live(installed, tmp_path_factory):
     from waitress.server import create_server
 
     from grader.config import dataset_cache_dir
-    from server import create_app
+    from server.app import create_app
     from server.models import Base
-    from server.worker import start_embedded_workers
+    from server.runtime.worker import start_embedded_workers
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (Debian package chromium)")
