@@ -125,7 +125,7 @@ def verify_assignment(assignment: AssignmentDef, rubric: RubricDef | None, datas
 def format_report(report: CaseReport) -> str:
     """One line: verdict, file, outcome, time and memory against the limits."""
     result, limits = report.result, report.result.limits
-    outcome = result.status
+    outcome: str = result.status
     if result.status == "graded":
         outcome += f" {result.score:g}/{result.max_score:g}"
         if report.failed_checks:

@@ -25,7 +25,7 @@ import numpy as np
 from grader import progress
 from grader.errors import SandboxUnavailable
 from grader.pool import default_pool
-from grader.result import CheckResult, GradingResult
+from grader.result import CheckResult, GradingResult, Status
 from grader.sandbox import sandbox_disabled
 from grader.session import ChildGone, ImportFailed, Session
 from grader.static import check_source
@@ -86,6 +86,8 @@ def load_reference(path: Path) -> ModuleType:
     if key not in _references:
         name = f"_neurograde_reference_{zlib.crc32(str(path).encode()):08x}"
         spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {path}")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _references[key] = module
@@ -109,7 +111,7 @@ class _Run:
     def points(self, check: CheckDef) -> float:
         return float(self.rubric.points.get(check.name, check.points))
 
-    def failure(self, status: str, message: str, **extra: Any) -> GradingResult:
+    def failure(self, status: Status, message: str, **extra: Any) -> GradingResult:
         done = {r.name for r in self.results}
         # the run-level message is shown once, above the checks; rows only say "not run"
         checks = self.results + [
@@ -162,9 +164,9 @@ class _Run:
                 log.exception("check %s of %s failed", check.name, self.assignment.slug)
                 return self._ended(session, "internal_error", INTERNAL_MESSAGE)
             if session.gone is not None:
-                gone = session.gone
+                ended = session.gone
                 self._record(check, Outcome(False, ENDED_HERE, hint=""))
-                return self._ended(session, gone.status, gone.message, gone.limit_hit)
+                return self._ended(session, ended.status, ended.message, ended.limit_hit)
             if not isinstance(outcome, Outcome):
                 log.error("check %s returned %r, not an Outcome", check.name, outcome)
                 return self._ended(session, "internal_error", INTERNAL_MESSAGE)
@@ -187,7 +189,7 @@ class _Run:
                                         round(points * fraction, 6), points,
                                         check.visibility, message))
 
-    def _ended(self, session: Session, status: str, message: str,
+    def _ended(self, session: Session, status: Status, message: str,
                hit: dict | None = None, **extra: Any) -> GradingResult:
         session.close()
         return self.failure(status, message, limit_hit=hit, usage=dict(session.usage),
@@ -266,7 +268,8 @@ def _overlaps(array: np.ndarray, hidden: np.ndarray) -> bool:
     if not np.may_share_memory(array, hidden):  # bounds only: cheap
         return False
     try:
-        return bool(np.shares_memory(array, hidden, max_work=100_000))
+        # numpy's stubs allow only -1/0, but a positive bound is documented and supported
+        return bool(np.shares_memory(array, hidden, max_work=100_000))  # type: ignore[arg-type]
     except np.exceptions.TooHardError:
         return True  # cannot tell cheaply: refuse
 

@@ -9,7 +9,7 @@ it, so framing is bounded and every reply header is validated field by field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from grader.child import wire
 from grader.child.wire import BLOB, FRAME, MAX_BLOBS, MAX_ITEMS, Shared, WireError
@@ -28,7 +28,9 @@ _ERROR_TEXT = ("type", "message", "traceback")
 
 def call_frame(call_id: int, function: str, args: tuple, kwargs: dict) -> bytes:
     """Encode one call; arguments come from trusted checks, so a failure here is our bug."""
-    (args_tree, kwargs_tree), blobs = wire.encode([list(args), dict(kwargs)])
+    # wire's annotations name its rebound builtins, which mypy cannot read: restate the type
+    tree, blobs = cast(tuple[list[Any], list[bytes]], wire.encode([list(args), dict(kwargs)]))
+    args_tree, kwargs_tree = tree
     return wire.pack({"id": call_id, "function": function, "args": args_tree,
                       "kwargs": kwargs_tree}, blobs)
 

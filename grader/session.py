@@ -29,6 +29,7 @@ from grader import protocol
 from grader.cgroups import Cgroups
 from grader.errors import SandboxUnavailable
 from grader.proctree import end_tree, killpg, tree_cpu_ns, tree_usage
+from grader.result import Status
 from grader.rlimits import make_preexec
 from grader.sandbox import INSTALL_HINT, launch_command, make_run_dir
 from grader.wording import describe_end, exit_code
@@ -44,7 +45,7 @@ CHUNK = 1 << 20
 class ChildGone(Exception):
     """The child ended (time, memory, crash): the run is over."""
 
-    def __init__(self, status: str, message: str, hit: dict | None = None) -> None:
+    def __init__(self, status: Status, message: str, hit: dict | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.limit_hit = status, message, hit
 
@@ -151,6 +152,9 @@ class Session:
             raise
         finally:
             _close(*child_fds)
+        # both pipes were asked for, and the watcher exists because limits were given
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        assert self.cgroups is not None and self.cgroups.watch is not None
         self._fds = {"call": call_w, "reply": reply_r, "stdout": self.proc.stdout.fileno(),
                      "stderr": self.proc.stderr.fileno()}
         for fd in self._fds.values():

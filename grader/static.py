@@ -10,13 +10,15 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from grader.result import Status
+
 #: Functions whose first string argument names a module to import.
 _IMPORT_CALLS = {"__import__", "import_module", "find_spec", "load_module"}
 
 
 @dataclass(frozen=True)
 class StaticProblem:
-    status: str  #: "compile_error" or "forbidden_import"
+    status: Status  #: "compile_error" or "forbidden_import"
     message: str
     line: int | None = None
 
@@ -79,6 +81,8 @@ def scan_imports(text: str, forbidden: Iterable[str]) -> StaticProblem | None:
     if not banned:
         return None
     for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, (ast.stmt, ast.expr)):  # imports and calls: they carry a line
+            continue
         for name in _imported_names(node):
             top = name.split(".")[0]
             if top in banned:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from grader.result import Status
 from plugins.types import Limits
 
 
@@ -41,7 +42,7 @@ def exit_code(status: int | None) -> int | None:
 
 def describe_end(lim: Limits, label: str, *, code: int | None, cpu_s: float, peak_mb: float,
                  timed_out: bool, memory_error: bool, oom: bool,
-                 corrupt: str | None) -> tuple[str, str, dict | None]:
+                 corrupt: str | None) -> tuple[Status, str, dict | None]:
     """Why a child ended early: (status, message for the student, limit_hit or None)."""
     where = f"while running `{label}`"
     # an OOM kill (or a peak at the cap) explains the hang or SIGKILL that follows it
@@ -74,7 +75,7 @@ def describe_end(lim: Limits, label: str, *, code: int | None, cpu_s: float, pea
 
 
 def _memory_end(lim: Limits, label: str, peak_mb: float,
-                memory_error: bool) -> tuple[str, str, dict]:
+                memory_error: bool) -> tuple[Status, str, dict]:
     where = f"while running `{label}`"
     if memory_error and peak_mb < 0.9 * lim.memory_mb:
         msg = (f"asked for more than the {lim.memory_mb} MiB memory limit {where} "

@@ -49,6 +49,8 @@ __all__ = ["Course", "FakeContext", "course_of", "load_module", "run_checks", "w
 def load_module(path: Path, name: str) -> Any:
     """Import the Python file `path` as a module called `name`."""
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -158,6 +160,8 @@ class Course:
         assignment = self.assignment(slug)
         if name == "reference":
             return assignment.reference_path
+        if assignment.cases_dir is None:
+            raise ValueError(f"{slug} has no cases/ folder")
         return assignment.cases_dir / (name if name.endswith(".py") else f"{name}.py")
 
     def grade_in_process(self, slug: str, solution: str | Path, *, seed: int = 0,

@@ -28,7 +28,7 @@ MAX_DIGITS = 36
 DEFAULT_IMAGES = "mnist/X_test"
 
 
-def font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """Pillow's built-in font at `size` pixels (one bitmap size on old Pillow)."""
     try:
         return ImageFont.load_default(size=size)
@@ -132,7 +132,7 @@ def render_misclassified(value: Any, context: RenderContext) -> bytes:
         x0 = pad + (i % columns) * (tile + pad)
         y0 = pad + (i // columns) * (tile + label_h + pad)
         digit = Image.fromarray(255 - digit_image(images, int(item["index"])), "L")
-        image.paste(digit.resize((tile, tile), Image.NEAREST), (x0, y0))
+        image.paste(digit.resize((tile, tile), Image.Resampling.NEAREST), (x0, y0))
         draw.rectangle([x0 - 1, y0 - 1, x0 + tile, y0 + tile + label_h - 2], outline="#ccc")
         draw.text((x0 + 3, y0 + tile + 2), f"#{i + 1} got {item['predicted']}", fill="#b00",
                   font=small)

@@ -39,7 +39,7 @@ def fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
     for key in sorted(arrays):
         array = np.ascontiguousarray(arrays[key])
         digest.update(f"{key}|{array.dtype.str}|{array.shape}\n".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.data.cast("B"))
     return "sha256:" + digest.hexdigest()
 
 

@@ -1,3 +1,5 @@
+# Hook specifications are signatures only: pluggy never calls their (empty) bodies.
+# mypy: disable-error-code="empty-body"
 """The plugin contract: every hook neurograde calls, in one place.
 
 Each hookspec's docstring is its documentation (mirrored in docs/plugins.md).

@@ -110,6 +110,8 @@ def _checks_module(folder: Path) -> ModuleType:
         return importlib.import_module(f"{package}.checks")
     name = f"_neurograde_checks_{abs(hash(str(folder))):x}"
     spec = importlib.util.spec_from_file_location(name, folder / "checks.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {folder / 'checks.py'}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

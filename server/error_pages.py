@@ -54,7 +54,7 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(error.status, error.code, error.message, error.details)
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
+    def _http_error(error: HTTPException) -> Response | HTTPException:
         if error.code is None or error.response is not None:
             return error  # redirects and prepared responses pass through
         code = (error.name or "error").lower().replace(" ", "_")

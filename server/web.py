@@ -73,9 +73,10 @@ class WebSettings:
         """`NEUROGRADE_WEB_PROCESSES`, `_THREADS`, `_CONNECTIONS`, `_BACKLOG`,
         `_MAX_WAIT_MS`, `_KEEPALIVE`, then `overrides` (None values are ignored)."""
         base = cls()
-        values = {name: _env_int(f"NEUROGRADE_WEB_{name.upper()}", getattr(base, name))
-                  for name in ("processes", "threads", "connections", "backlog",
-                               "max_wait_ms", "keepalive")}
+        values: dict[str, Any] = {
+            name: _env_int(f"NEUROGRADE_WEB_{name.upper()}", getattr(base, name))
+            for name in ("processes", "threads", "connections", "backlog",
+                         "max_wait_ms", "keepalive")}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(base, **values).checked()
 

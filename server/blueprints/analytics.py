@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import login_required
 
-from server.blueprints.instructor import _course_assignment, _staff_course
+from server.blueprints.instructor import _course_assignment, staff_course
 from server.db import get_session
 from server.extensions import get_state
+from server.models import Course
 from server.services import analytics, charts
 from server.services.courses import teaching_order
 
@@ -35,8 +36,8 @@ def _title(slug: str) -> str:
 
 
 @bp.get("/<course>/analytics")
-def course(course: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def course(course: Course) -> str:
     session = get_session()
     cas = sorted(course.assignments, key=teaching_order(get_state().registry.assignments))
     overview = [analytics.class_analytics(session, ca) for ca in cas]
@@ -45,8 +46,8 @@ def course(course: str) -> str:
 
 
 @bp.get("/<course>/analytics/<slug>")
-def assignment(course: str, slug: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def assignment(course: Course, slug: str) -> str:
     ca = _course_assignment(course, slug)
     data = analytics.class_analytics(get_session(), ca)
     return render_template("analytics/assignment.html", course=course, ca=ca, data=data,
@@ -76,8 +77,8 @@ def _pictures(data: analytics.Analytics) -> dict[str, object]:
 
 
 @bp.get("/<course>/analytics/<slug>.csv")
-def assignment_csv(course: str, slug: str) -> Response:
-    course = _staff_course(course)
+@staff_course
+def assignment_csv(course: Course, slug: str) -> Response:
     ca = _course_assignment(course, slug)
     kind = request.args.get("kind", "checks")
     if kind not in analytics.CSV_KINDS:

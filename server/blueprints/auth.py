@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     current_app,
     flash,
@@ -43,7 +42,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    app: Flask = state.app
+    app = state.app
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
@@ -98,7 +97,7 @@ def login():
     password = request.form.get("password", "")
     session = get_session()
     user = accounts.find_user(session, username)
-    known = devices.read(current_app.secret_key, request.cookies.get(devices.COOKIE))
+    known = devices.read(_secret_key(), request.cookies.get(devices.COOKIE))
     nonce = known.get(user.id) if user is not None else None
     # behind a proxy this is the client's address only with NEUROGRADE_TRUSTED_PROXIES set
     counters = _counters(username, request.remote_addr or "", user, nonce)
@@ -141,10 +140,17 @@ def _login_form(username: str, message: str, status: int,
     return page, status, headers or {}
 
 
+def _secret_key() -> str | bytes:
+    key = current_app.secret_key
+    if not key:  # the app factory always sets one (server.config.load_secret_key)
+        raise RuntimeError("the app has no SECRET_KEY")
+    return key
+
+
 def _remember_device(response: Response, known: dict[int, str], user: User) -> None:
     entries, _nonce = devices.remember(known, user.id)
     response.set_cookie(
-        devices.COOKIE, devices.dump(current_app.secret_key, entries),
+        devices.COOKIE, devices.dump(_secret_key(), entries),
         max_age=devices.MAX_AGE_DAYS * 86400, path=url_for("auth.login"), httponly=True,
         samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
 

@@ -24,7 +24,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
+from server.blueprints.lookup import with_course
 from server.db import get_session
 from server.extensions import get_state
 from server.models import Course, CourseAssignment, RegradeBatch, Submission, User
@@ -62,6 +64,10 @@ def _staff_course(course_slug: str) -> Course:
     return course
 
 
+#: views take the `Course` itself; staff of the course only
+staff_course = with_course(_staff_course)
+
+
 def _course_assignment(course: Course, slug: str) -> CourseAssignment:
     ca = next((a for a in course.assignments if a.assignment_slug == slug), None)
     if ca is None:
@@ -87,8 +93,8 @@ def index() -> str:
 
 
 @bp.get("/<course>/")
-def course(course: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def course(course: Course) -> str:
     session = get_session()
     return render_template(
         "instructor/dashboard.html", course=course,
@@ -113,8 +119,8 @@ def _titles() -> dict[str, str]:
 # --- assignments ---------------------------------------------------------------------------
 
 @bp.get("/<course>/assignments")
-def assignments(course: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def assignments(course: Course) -> str:
     registry = get_state().registry
     enabled = {ca.assignment_slug for ca in course.assignments}
     available = sorted((a for a in registry.assignments.values() if a.slug not in enabled),
@@ -125,9 +131,9 @@ def assignments(course: str) -> str:
 
 
 @bp.post("/<course>/time-zone")
-def course_time_zone(course: str) -> Response:
+@staff_course
+def course_time_zone(course: Course) -> BaseResponse:
     """The course's time zone: deadlines are entered and shown in it (UTC alongside)."""
-    course = _staff_course(course)
     name = request.form.get("time_zone", "").strip() or "UTC"
     try:
         assignment_settings.valid_zone(name)
@@ -141,8 +147,8 @@ def course_time_zone(course: str) -> Response:
 
 
 @bp.post("/<course>/assignments")
-def enable_assignment(course: str) -> Response:
-    course = _staff_course(course)
+@staff_course
+def enable_assignment(course: Course) -> BaseResponse:
     slug = request.form.get("slug", "")
     try:
         ca = assignment_settings.enable(get_session(), get_state().registry, course, slug)
@@ -155,8 +161,8 @@ def enable_assignment(course: str) -> Response:
 
 
 @bp.route("/<course>/assignments/<slug>", methods=["GET", "POST"])
-def assignment(course: str, slug: str) -> str | Response:
-    course = _staff_course(course)
+@staff_course
+def assignment(course: Course, slug: str) -> str | BaseResponse:
     ca = _course_assignment(course, slug)
     registry = get_state().registry
     errors: dict[str, str] = {}
@@ -178,8 +184,8 @@ def assignment(course: str, slug: str) -> str | Response:
 
 
 @bp.post("/<course>/assignments/<slug>/regrade")
-def start_regrade(course: str, slug: str) -> Response:
-    course = _staff_course(course)
+@staff_course
+def start_regrade(course: Course, slug: str) -> BaseResponse:
     ca = _course_assignment(course, slug)
     session = get_session()
     submission_id = request.form.get("submission_id", type=int)
@@ -195,8 +201,8 @@ def start_regrade(course: str, slug: str) -> Response:
 
 
 @bp.get("/<course>/regrades/<int:batch_id>")
-def regrade_summary(course: str, batch_id: int) -> str:
-    course = _staff_course(course)
+@staff_course
+def regrade_summary(course: Course, batch_id: int) -> str:
     session = get_session()
     batch = session.get(RegradeBatch, batch_id)
     ca = session.get(CourseAssignment, batch.course_assignment_id) if batch else None
@@ -209,8 +215,8 @@ def regrade_summary(course: str, batch_id: int) -> str:
 # --- submissions ---------------------------------------------------------------------------
 
 @bp.get("/<course>/assignments/<slug>/submissions")
-def assignment_submissions(course: str, slug: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def assignment_submissions(course: Course, slug: str) -> str:
     ca = _course_assignment(course, slug)
     subs = get_session().scalars(
         select(Submission).where(Submission.course_assignment_id == ca.id)
@@ -220,8 +226,8 @@ def assignment_submissions(course: str, slug: str) -> str:
 
 
 @bp.get("/<course>/students/<username>")
-def student(course: str, username: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def student(course: Course, username: str) -> str:
     session = get_session()
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not any(e.user_id == user.id for e in course.enrollments):
@@ -236,8 +242,8 @@ def student(course: str, username: str) -> str:
 
 
 @bp.get("/<course>/submissions/<int:submission_id>")
-def submission(course: str, submission_id: int) -> str:
-    course = _staff_course(course)
+@staff_course
+def submission(course: Course, submission_id: int) -> str:
     sub = _course_submission(course, submission_id)
     ca = sub.course_assignment
     return render_template(
@@ -251,8 +257,8 @@ def submission(course: str, submission_id: int) -> str:
 
 
 @bp.get("/<course>/submissions/<int:submission_id>/<kind>.png")
-def picture(course: str, submission_id: int, kind: str) -> Response:
-    course = _staff_course(course)
+@staff_course
+def picture(course: Course, submission_id: int, kind: str) -> Response:
     sub = _course_submission(course, submission_id)
     try:
         state = get_state()
@@ -275,8 +281,8 @@ def pictures_dir() -> Path:
 # --- grades and roster ---------------------------------------------------------------------
 
 @bp.get("/<course>/grades.csv")
-def grades_csv(course: str) -> Response:
-    course = _staff_course(course)
+@staff_course
+def grades_csv(course: Course) -> Response:
     body = grades.grades_csv(get_session(), course)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return Response(body, mimetype="text/csv", headers={
@@ -286,8 +292,8 @@ def grades_csv(course: str) -> Response:
 
 
 @bp.route("/<course>/roster", methods=["GET", "POST"])
-def roster_page(course: str) -> str:
-    course = _staff_course(course)
+@staff_course
+def roster_page(course: Course) -> str:
     session = get_session()
     report: list[roster.RowResult] = []
     if request.method == "POST":

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, make_response, render_template
+from flask import Blueprint, Response, abort, make_response, render_template
 from flask_login import current_user, login_required
 
 from plugins.types import AssignmentDef
 from server.blueprints.conditional import conditional, etag_for, not_modified
+from server.blueprints.lookup import with_course
 from server.db import get_session
 from server.extensions import get_state
+from server.models import Course
 from server.services import leaderboard
 from server.services.access import course_assignment, course_by_slug, is_course_staff
 from server.services.grades import deadline_passed
@@ -25,7 +27,7 @@ bp = Blueprint("leaderboard", __name__)
 
 @bp.get("/courses/<course>/assignments/<slug>/leaderboard")
 @login_required
-def assignment(course: str, slug: str) -> str:
+def assignment(course: str, slug: str) -> str | Response:
     session = get_session()
     ca = course_assignment(session, current_user, course, slug)
     if ca is None:
@@ -44,8 +46,8 @@ def assignment(course: str, slug: str) -> str:
         "leaderboard/assignment.html", course=ca.course, ca=ca, definition=definition,
         rows=leaderboard.present(rows, instructor=staff, viewer_id=current_user.id),
         staff=staff, revealed=revealed, metric=_metric_label(definition),
-        metric_format=definition.leaderboard_metric.show
-        if definition and definition.metric else None,
+        metric_format=shown.show
+        if definition and (shown := definition.leaderboard_metric) else None,
         ladder_step=leaderboard.LADDER_STEP,
     )), etag)
 
@@ -55,13 +57,18 @@ def board_key(ca, revealed: bool) -> tuple:
     return (ca.id, ca.standings_version, str(ca.deadline), revealed)
 
 
-@bp.get("/courses/<course>/leaderboard")
-@login_required
-def course(course: str) -> str:
-    session = get_session()
-    course = course_by_slug(session, current_user, course)
+def _member_course(slug: str) -> Course:
+    course = course_by_slug(get_session(), current_user, slug)
     if course is None:
         abort(404)
+    return course
+
+
+@bp.get("/courses/<course>/leaderboard")
+@login_required
+@with_course(_member_course)
+def course(course: Course) -> str | Response:
+    session = get_session()
     registry = get_state().registry
     cas = sorted((ca for ca in course.assignments if ca.enabled),
                  key=lambda ca: (getattr(registry.assignments.get(ca.assignment_slug),

@@ -134,7 +134,7 @@ def _one_upload() -> subs_service.Upload:
         raise subs_service.SubmissionRejected("Choose a .py file to upload.")
     if len(files) > 1 or len(request.files) > 1:
         raise subs_service.SubmissionRejected("Upload exactly one .py file.")
-    return subs_service.Upload(filename=files[0].filename, data=files[0].read())
+    return subs_service.Upload(filename=files[0].filename or "", data=files[0].read())
 
 
 @bp.errorhandler(RequestEntityTooLarge)

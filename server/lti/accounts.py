@@ -52,7 +52,7 @@ def link_user(session: Session, platform: LtiPlatform, sub: str, claims: Mapping
     name = claims.get("name") or " ".join(
         p for p in (claims.get("given_name"), claims.get("family_name")) if p)
     if link is not None:
-        user = session.get(User, link.user_id)
+        user = session.get_one(User, link.user_id)
         user.name = name or user.name
         user.email = claims.get("email") or user.email
         return user

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import requests
 from pylti1p3.assignments_grades import AssignmentsGradesService
+from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 from pylti1p3.service_connector import ServiceConnector
@@ -68,6 +69,8 @@ def ensure_line_item(session: Session, item: LtiLineItem, keys: ToolKeys, label:
         wanted.set_resource_link_id(item.resource_link_id)
     found = ags.find_or_create_lineitem(wanted, find_by="resource_id")
     item.url = found.get_id()
+    if not item.url:
+        raise LtiException("the LMS returned a line item without an id")
     session.flush()
     log.info("line item %s of context %s: %s", item.resource_id, item.context_id, item.url)
     return item.url

@@ -35,8 +35,7 @@ def sync_roster(session: Session, context: LtiContext, keys: ToolKeys) -> Roster
         raise ValidationError("The LMS has not offered its roster service for this course "
                               "(launch neurograde from it once, with NRPS enabled).")
     nrps = NamesRolesProvisioningService(
-        connector(context, keys), {"context_memberships_url": context.memberships_url,
-                                   "service_versions": ["2.0"]})
+        connector(context, keys), {"context_memberships_url": context.memberships_url})
     outcome = RosterSync()
     for member in nrps.get_members():
         role = accounts.course_role(member.get("roles", []))

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.config import instance_path
+from server.db import rowcount
 from server.lti import ags
 from server.lti.keys import ToolKeys, tool_keys
 from server.lti.models import (
@@ -99,7 +100,7 @@ def run_due(session_factory: sessionmaker[Session], config: Mapping[str, Any],
     for job_id in due:
         with session_factory() as session:
             if _claim(session, job_id):
-                _run(session, session.get(LtiPassback, job_id), keys)
+                _run(session, session.get_one(LtiPassback, job_id), keys)
                 handled += 1
     return handled
 
@@ -114,13 +115,13 @@ def _claim(session: Session, job_id: int) -> bool:
         .values(state=PB_RUNNING, lease_expires_at=now + LEASE,
                 attempts=LtiPassback.attempts + 1))
     session.commit()
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def _run(session: Session, job: LtiPassback, keys: ToolKeys) -> None:
     item = job.line_item
     context = item.context
-    ca = session.get(CourseAssignment, item.course_assignment_id)
+    ca = session.get_one(CourseAssignment, item.course_assignment_id)
     role = session.scalar(select(Enrollment.role).where(
         Enrollment.course_id == context.course_id, Enrollment.user_id == job.user_id))
     sub = session.scalar(select(LtiUser.sub).where(
@@ -191,7 +192,8 @@ def retry_failed(session: Session, course_id: int | None = None) -> int:
     if course_id is not None:
         query = query.where(LtiPassback.line_item_id.in_(
             select(LtiLineItem.id).join(LtiContext).where(LtiContext.course_id == course_id)))
-    return session.execute(query.values(state=PB_QUEUED, due_at=utcnow(), attempts=0)).rowcount
+    return rowcount(session.execute(
+        query.values(state=PB_QUEUED, due_at=utcnow(), attempts=0)))
 
 
 def safe_run_due(state: Any) -> None:

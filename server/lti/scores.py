@@ -29,8 +29,7 @@ def final_score(session: Session, ca: CourseAssignment, user_id: int, policy: st
         .where(Submission.course_assignment_id == ca.id, Submission.user_id == user_id,
                Submission.state == DONE)
         .order_by(Submission.submitted_at, Submission.id))
-    graded = [(row, effective_score(row, ca)) for row in rows]
-    graded = [(row, score) for row, score in graded if score is not None]
+    graded = [(row, score) for row in rows if (score := effective_score(row, ca)) is not None]
     if not graded:
         return None
     if policy == "latest":

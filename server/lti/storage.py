@@ -16,6 +16,7 @@ from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.db import rowcount
 from server.lti.models import LtiKeyValue
 from server.models.base import utcnow
 from server.services.grades import as_utc
@@ -58,4 +59,5 @@ class DbLaunchDataStorage(LaunchDataStorage[Any]):
             LtiKeyValue.key == key, LtiKeyValue.expires_at >= utcnow()))
         if found is None:
             return False
-        return self.session.execute(delete(LtiKeyValue).where(LtiKeyValue.key == key)).rowcount == 1
+        return rowcount(self.session.execute(
+            delete(LtiKeyValue).where(LtiKeyValue.key == key))) == 1

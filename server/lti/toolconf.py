@@ -48,10 +48,13 @@ class DbToolConf(ToolConfAbstract):
     def check_iss_has_many_clients(self, iss: str) -> bool:
         return True
 
-    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
+    # pylti1p3 declares a Registration but handles None ("Registration not found")
+    def find_registration_by_issuer(  # type: ignore[override]
+            self, iss: str, *args: Any, **kwargs: Any) -> Registration | None:
         return self.find_registration_by_params(iss, None, *args, **kwargs)
 
-    def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any,
+    def find_registration_by_params(  # type: ignore[override]  # see above
+            self, iss: str, client_id: str | None, *args: Any,
                                     **kwargs: Any) -> Registration | None:
         platform = find_platform(self.session, iss, client_id)
         return None if platform is None else registration_of(platform, self.keys)

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -59,7 +58,7 @@ DEEP_LINK_KEY = "lti_deep_link_launch"
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    app: Flask = state.app
+    app = state.app
     for key in ("LTI_IFRAME_COOKIES", "LTI_FRAME_ANCESTORS"):
         app.config.setdefault(key, os.environ.get(f"NEUROGRADE_{key}", ""))
     # Inside an LMS iframe the login session is a third-party cookie: it needs
@@ -194,8 +193,9 @@ def _deep_link_launch() -> FlaskMessageLaunch:
     if not launch_id:
         raise BadRequest("Open this page from your LMS (add an activity → neurograde).")
     try:
-        return FlaskMessageLaunch.from_cache(launch_id, FlaskRequest(), _conf(),
-                                             launch_data_storage=_storage())
+        # pylti1p3 annotates from_cache with the base class; it returns an instance of cls
+        return FlaskMessageLaunch.from_cache(  # type: ignore[return-value]
+            launch_id, FlaskRequest(), _conf(), launch_data_storage=_storage())
     except LtiException:
         raise BadRequest("This LMS request has expired; start again from the LMS.") from None
 
@@ -203,6 +203,8 @@ def _deep_link_launch() -> FlaskMessageLaunch:
 def _deep_link_context(message: FlaskMessageLaunch) -> LtiContext:
     data = message.get_launch_data()
     platform = find_platform(get_session(), data["iss"], message.get_client_id())
+    if platform is None:  # the launch was validated against it; it was removed since
+        raise BadRequest("This LMS is no longer registered with neurograde.")
     return accounts.bind_context(get_session(), platform, data, "instructor")
 
 

@@ -40,7 +40,7 @@ class User(Base):
 
     #: the key of the login session this object was loaded for (not a column: set by
     #: `server.services.login_sessions`, which keeps the sessions in the database)
-    login_session_key = None
+    login_session_key = None  # type: str | None
 
     def get_id(self) -> str:
         """The id a login session cookie stores: the user's id and the session's key, so

@@ -27,13 +27,14 @@ import logging
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final, cast
 
-from sqlalchemy import Integer, Select, func, literal, select, text, true, update
+from sqlalchemy import Integer, Select, Table, func, literal, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from grader.result import GradingResult
+from server.db import rowcount
 from server.models import (
     DONE,
     LANE_FRESH,
@@ -54,10 +55,11 @@ DEFAULT_MAX_ATTEMPTS = 3
 #: seconds before the 1st, 2nd, 3rd… retry of a job that failed for reasons on our side
 #: (the last value repeats): a broken worker must not burn every attempt in a second
 RETRY_BACKOFF_SECONDS: tuple[float, ...] = (2.0, 15.0, 60.0)
-INTERNAL_ERROR = "internal_error"
+INTERNAL_ERROR: Final = "internal_error"
 LANE_NAMES = {0: "fresh", 1: "regrade"}
 
-_T = Submission.__table__
+# declarative types `__table__` as any FromClause; the mapped class's table is a Table
+_T = cast(Table, Submission.__table__)
 
 
 def is_postgres(session: Session) -> bool:
@@ -156,7 +158,7 @@ def claim(session: Session, worker_id: str, lease_seconds: float = DEFAULT_LEASE
             pick = order.limit(1).scalar_subquery()
             done = session.execute(
                 update(_T).where(_T.c.id == pick, _T.c.state == QUEUED).values(**values))
-            if done.rowcount != 1:
+            if rowcount(done) != 1:
                 session.rollback()
                 return None
         job = session.scalars(select(Submission).where(Submission.lease_token == token)
@@ -211,7 +213,7 @@ def heartbeat(session: Session, submission_id: int, lease_token: str,
                          _T.c.state == RUNNING)
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds)))
     session.commit()
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def release(session: Session, submission_id: int, lease_token: str) -> bool:
@@ -222,7 +224,7 @@ def release(session: Session, submission_id: int, lease_token: str) -> bool:
         .values(state=QUEUED, worker_id=None, lease_token=None, lease_expires_at=None,
                 attempts=_T.c.attempts - 1))
     session.commit()
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 # --- results ------------------------------------------------------------------------------
@@ -398,10 +400,10 @@ def mark_waiting(session: Session, reasons: Mapping[str, str]) -> int:
     for slug, reason in sorted(reasons.items()):
         ours = _T.c.course_assignment_id.in_(select(CourseAssignment.id).where(
             CourseAssignment.assignment_slug == slug))
-        changed += session.execute(update(_T).where(
+        changed += rowcount(session.execute(update(_T).where(
             _T.c.state == QUEUED, ours,
             _T.c.wait_reason.is_(None) | (_T.c.wait_reason != reason))
-            .values(wait_reason=reason)).rowcount
+            .values(wait_reason=reason)))
     session.commit()
     return changed
 
@@ -423,7 +425,7 @@ def queue_stats(session: Session, failed_limit: int = 20,
     course's jobs (an instructor's dashboard must not list other courses' errors).
     """
     now = db_now(session)
-    by_lane = dict(session.execute(
+    by_lane: dict[int, int] = dict(session.execute(
         select(_T.c.lane, func.count()).where(_T.c.state == QUEUED).group_by(_T.c.lane)).all())
     oldest = session.scalar(select(func.min(_T.c.enqueued_at)).where(_T.c.state == QUEUED))
     failed_here = (_T.c.state == DONE) & (_T.c.status == INTERNAL_ERROR)

@@ -65,14 +65,15 @@ class WorkerPool:
 
     def _restart(self, index: int, proc: Any) -> None:
         now = time.monotonic()
-        if self._restart_at[index] is None:
+        restart_at = self._restart_at[index]
+        if restart_at is None:
             delay = self._backoff(index, now)
-            self._restart_at[index] = now + delay
+            restart_at = self._restart_at[index] = now + delay
             log.error("worker process %s exited with %s; starting a new one in %.1f s%s",
                       proc.pid, proc.exitcode, delay,
                       f" ({self._crashes[index]} quick exits in a row)"
                       if self._crashes[index] > 1 else "")
-        if now < self._restart_at[index]:
+        if now < restart_at:
             return
         with self._lock:
             if self._stopping.is_set():

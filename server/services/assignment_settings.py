@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -64,7 +65,7 @@ def apply_settings(ca: CourseAssignment, form: Mapping[str, str],
                    registry: Registry) -> dict[str, str]:
     """Copy valid settings onto `ca`; returns {field: message} for every invalid one."""
     errors: dict[str, str] = {}
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # each field's parsed value, of that field's type
     def local_time(raw: str) -> datetime | None:
         return parse_time(raw, getattr(ca.course, "time_zone", None) or "UTC")
 

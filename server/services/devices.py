@@ -22,11 +22,11 @@ MAX_ACCOUNTS = 8  #: a shared lab computer remembers the last few accounts only
 MAX_AGE_DAYS = 180
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+def _serializer(secret_key: str | bytes) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=SALT)
 
 
-def read(secret_key: str, raw: str | None) -> dict[int, str]:
+def read(secret_key: str | bytes, raw: str | None) -> dict[int, str]:
     """The cookie's {account id: device nonce}; empty if absent, forged or expired."""
     if not raw:
         return {}
@@ -48,5 +48,5 @@ def remember(entries: dict[int, str], user_id: int) -> tuple[dict[int, str], str
     return dict(kept), nonce
 
 
-def dump(secret_key: str, entries: dict[int, str]) -> str:
+def dump(secret_key: str | bytes, entries: dict[int, str]) -> str:
     return _serializer(secret_key).dumps([[uid, nonce] for uid, nonce in entries.items()])

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,12 @@ from server.models import DONE, Course, CourseAssignment, Enrollment, Submission
 NOT_A_GRADE = frozenset({"internal_error"})
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+@overload
+def as_utc(moment: datetime | None) -> datetime | None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; all stored times are UTC."""
     if moment is None or moment.tzinfo is not None:
@@ -80,7 +86,8 @@ def effective_score(submission: Submission | Any, ca: CourseAssignment,
     """
     if submission.state != DONE or submission.score is None or submission.status in NOT_A_GRADE:
         return None
-    return counted_score(submission, ca, now) * penalty_factor(submission.submitted_at, ca)
+    counted = counted_score(submission, ca, now)  # not None: `score` is set
+    return None if counted is None else counted * penalty_factor(submission.submitted_at, ca)
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def grades_csv(session: Session, course: Course) -> str:
     maxima = {ca.id: max((c.max_score for (_, cid), c in best.items() if cid == ca.id),
                          default=None) for ca in cas}
     header = ["username", "name", "email"] + [
-        f"{ca.assignment_slug} (/{_num(maxima[ca.id])})" if maxima[ca.id] else ca.assignment_slug
+        f"{ca.assignment_slug} (/{_num(top)})" if (top := maxima[ca.id]) else ca.assignment_slug
         for ca in cas
     ]
     rows = (

@@ -53,7 +53,7 @@ def _hers(session: Session, user: User, invitation_id: int) -> EnrollmentInvitat
 def accept(session: Session, user: User, invitation_id: int) -> Enrollment:
     """Enrol `user` as the invitation says; the invitation is used up."""
     invitation = _hers(session, user, invitation_id)
-    course, role = session.get(Course, invitation.course_id), invitation.role
+    course, role = session.get_one(Course, invitation.course_id), invitation.role
     session.delete(invitation)
     return enroll(session, user, course, role=role)
 

@@ -113,7 +113,7 @@ def standings(session: Session, ca: CourseAssignment, *, higher_is_better: bool 
 
 def _database(session: Session) -> str:
     # the database URL keeps two apps in one process (tests, tools) apart
-    return str(session.get_bind().url)
+    return str(session.get_bind().engine.url)
 
 
 def _stamp(ca: CourseAssignment, revealed: bool, higher_is_better: bool) -> tuple[Any, ...]:

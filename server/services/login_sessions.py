@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.db import rowcount
 from server.models import LoginSession, User, utcnow
 
 #: a session ends this long after the login even if the browser keeps its cookie
@@ -69,5 +70,5 @@ def end_others(session: Session, user: User) -> int:
     keep = _hash(user.login_session_key or "")
     result = session.execute(delete(LoginSession).where(
         LoginSession.user_id == user.id, LoginSession.key_hash != keep))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 

@@ -93,7 +93,7 @@ def picture_png(key: str, submission_id: int, result: Mapping[str, Any] | None,
     artifacts = _artifacts(result or {})
     if not artifacts.get(key):
         raise NoPicture(f"the result has no {key!r}")
-    path = Path(cache_dir) / f"{submission_id}-{key}-{result_hash(result)}.png"
+    path = Path(cache_dir) / f"{submission_id}-{key}-{result_hash(result or {})}.png"
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -91,7 +91,8 @@ def recent_grading_seconds(session: Session, course_assignment_id: int) -> float
         if where is not None:
             query = query.where(where)
         rows = session.execute(query.order_by(Submission.graded_at.desc()).limit(RECENT)).all()
-        spans = [(as_utc(g) - as_utc(s)).total_seconds() for s, g in rows]
+        spans = [(as_utc(g) - as_utc(s)).total_seconds() for s, g in rows
+                 if s is not None and g is not None]
         spans = [x for x in spans if x >= 0]
         if spans:
             return sum(spans) / len(spans)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from server.db import rowcount
 from server.models import (
     DONE,
     LANE_REGRADE,
@@ -60,14 +61,14 @@ def start_regrade(session: Session, ca: CourseAssignment, scope: str, *,
     session.add(batch)
     session.flush()
     # one guarded UPDATE: rows a worker or another regrade took meanwhile are skipped
-    queued = session.execute(
+    queued = rowcount(session.execute(
         update(Submission).where(Submission.id.in_(targets), Submission.state == DONE)
         # last_error belongs to the previous grading; a fresh regrade starts without one
         .values(state=QUEUED, lane=LANE_REGRADE, attempts=0, regrade_batch_id=batch.id,
                 enqueued_at=utcnow(), worker_id=None, lease_token=None, lease_expires_at=None,
                 started_at=None, last_error=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     session.expire_all()  # loaded submissions must show their new state
     _notify(session)
     log.info("regrade batch %s (%s) queued %d submission(s) of course assignment %s",

@@ -73,12 +73,12 @@ def add_from_csv(session: Session, course: Course, data: bytes, *,
         return [RowResult(None, "", False, "the file is not UTF-8 text; save it as CSV (UTF-8)")]
     rows = list(csv.reader(io.StringIO(text)))
     if rows and tuple(c.strip().lower() for c in rows[0][:3]) == HEADER:
-        rows = [None] + rows[1:]  # keep line numbers as the instructor sees them
+        rows[0] = []  # skipped like a blank line: line numbers stay as the instructor sees them
     if len(rows) > MAX_ROWS:
         return [RowResult(None, "", False, f"at most {MAX_ROWS} rows per upload")]
     results = []
     for number, row in enumerate(rows, 1):
-        if row is None or not any(cell.strip() for cell in row):
+        if not any(cell.strip() for cell in row):
             continue
         if len(row) > 3:
             results.append(RowResult(number, row[0].strip(), False,

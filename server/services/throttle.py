@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -85,6 +85,10 @@ def address_key(address: str) -> str:
     return key(ADDRESS, address)
 
 
+@overload
+def _aware(moment: datetime) -> datetime: ...
+@overload
+def _aware(moment: datetime | None) -> datetime | None: ...
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:  # SQLite returns naive UTC
         return moment.replace(tzinfo=UTC)
@@ -96,7 +100,7 @@ def wait_seconds(session: Session, keys: Iterable[str], now: datetime | None = N
     now = now or utcnow()
     until = session.scalars(select(LoginThrottle.blocked_until).where(
         LoginThrottle.key_hash.in_(list(keys)), LoginThrottle.blocked_until > now)).all()
-    latest = max((_aware(u) for u in until), default=None)
+    latest = max((_aware(u) for u in until if u is not None), default=None)
     if latest is None:
         return 0
     return max(1, int((latest - now).total_seconds() + 0.999))
@@ -128,10 +132,12 @@ def record_failure(session: Session, policy: ThrottlePolicy, kind: str, key_hash
 def _insert_for(session: Session) -> Any:
     """The dialect's INSERT, which has ON CONFLICT … DO UPDATE (SQLite and PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def clear(session: Session, keys: Iterable[str]) -> None:
@@ -151,7 +157,8 @@ def prune(session: Session, policy: ThrottlePolicy, now: datetime | None = None,
         enforce_cap = secrets.randbelow(PRUNE_ONE_IN) == 0
     if not enforce_cap:
         return
-    excess = session.scalar(select(func.count()).select_from(LoginThrottle)) - policy.max_rows
+    rows = session.scalar(select(func.count()).select_from(LoginThrottle)) or 0
+    excess = rows - policy.max_rows
     if excess > 0:
         oldest = select(LoginThrottle.key_hash).order_by(
             LoginThrottle.last_failure_at).limit(excess).scalar_subquery()

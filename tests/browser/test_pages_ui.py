@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from assignments.sigmoid import ASSIGNMENT as SIGMOID
+from assignments.sigmoid import neurograde_register_assignments as sigmoid_hook
 from server.models import Course, CourseAssignment, Submission, User, utcnow
 from server.services import submissions as subs_service
 from tests.browser.conftest import COURSE, login, shot
@@ -37,7 +37,7 @@ AXE_DIR = Path(os.environ.get("NEUROGRADE_AXE_DIR") or ROOT / ".cache" / "axe")
 AXE_VERSION = "4.10"
 TIME_ZONE = "Europe/Berlin"
 
-CORRECT = SIGMOID.reference_path.read_text()
+CORRECT = sigmoid_hook.assignment.reference_path.read_text()
 assert "return float(sigmoid(total))" in CORRECT and "    total = np.dot(" in CORRECT
 # a right sigmoid whose neuron forgets the activation: partial credit, a diagnosis
 WRONG = CORRECT.replace("return float(sigmoid(total))", "return float(total)")

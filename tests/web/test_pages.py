@@ -47,7 +47,8 @@ def test_math_that_cannot_be_typeset_is_shown_as_its_source_not_as_markup():
 def test_builtin_handouts_typeset_their_formulas(package):
     import importlib
 
-    definition = importlib.import_module(f"assignments.{package}").ASSIGNMENT
+    module = importlib.import_module(f"assignments.{package}")
+    definition = module.neurograde_register_assignments.assignment
     html = str(render_markdown(definition.handout))
     assert html.count("<math") >= 3 and "math-source" not in html
 
