@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.db import rowcount
 from server.models import LoginSession, User, utcnow
+from server.services.grades import as_utc
 
 #: a session ends this long after the login even if the browser keeps its cookie
 DEFAULT_MAX_AGE = timedelta(days=14)
@@ -53,9 +54,7 @@ def load(session: Session, cookie_id: str, max_age: timedelta = DEFAULT_MAX_AGE)
 
 
 def _expired(created: datetime, max_age: timedelta) -> bool:
-    if created.tzinfo is None:  # SQLite returns naive UTC
-        created = created.replace(tzinfo=UTC)
-    return datetime.now(UTC) - created > max_age
+    return datetime.now(UTC) - as_utc(created) > max_age
 
 
 def end(session: Session, user: User) -> None:

@@ -26,13 +26,14 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
-from typing import Any, overload
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.models import LoginThrottle, utcnow
+from server.services.grades import as_utc
 
 ACCOUNT, DEVICE, ADDRESS = "account", "device", "address"
 #: one failure in PRUNE_ONE_IN also enforces `max_rows` (counting rows is not free)
@@ -85,22 +86,12 @@ def address_key(address: str) -> str:
     return key(ADDRESS, address)
 
 
-@overload
-def _aware(moment: datetime) -> datetime: ...
-@overload
-def _aware(moment: datetime | None) -> datetime | None: ...
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:  # SQLite returns naive UTC
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def wait_seconds(session: Session, keys: Iterable[str], now: datetime | None = None) -> int:
     """Whole seconds until none of `keys` is blocked (0 = an attempt may go ahead)."""
     now = now or utcnow()
     until = session.scalars(select(LoginThrottle.blocked_until).where(
         LoginThrottle.key_hash.in_(list(keys)), LoginThrottle.blocked_until > now)).all()
-    latest = max((_aware(u) for u in until if u is not None), default=None)
+    latest = max((as_utc(u) for u in until if u is not None), default=None)
     if latest is None:
         return 0
     return max(1, int((latest - now).total_seconds() + 0.999))
