@@ -43,13 +43,19 @@ def is_member(session: Session, user: User | None, course: Course | int) -> bool
     return user.role == "admin" or enrollment_role(session, user, course) is not None
 
 
+def submission_rights(user: User, owner_id: int, role: str | None) -> tuple[bool, bool]:
+    """(may view, is course staff) for a submission of `owner_id` in a course where the
+    authenticated `user` has `role`: its owner while enrolled, and the course's staff
+    (site admins and instructors)."""
+    staff = user.role == "admin" or role == "instructor"
+    return staff or (owner_id == user.id and role is not None), staff
+
+
 def can_view_submission(session: Session, user: User | None, submission: Submission) -> bool:
     if user is None or not getattr(user, "is_authenticated", True):
         return False
-    course_id = submission.course_assignment.course_id
-    if submission.user_id == user.id:
-        return is_member(session, user, course_id)
-    return is_course_staff(session, user, course_id)
+    role = enrollment_role(session, user, submission.course_assignment.course_id)
+    return submission_rights(user, submission.user_id, role)[0]
 
 
 def visible_courses(session: Session, user: User) -> list[Course]:

@@ -30,7 +30,12 @@ from server.models import (
     User,
 )
 from server.runtime.queue import notify_new_job
-from server.services.access import can_view_submission, enrollment_role, is_course_staff
+from server.services.access import (
+    can_view_submission,
+    enrollment_role,
+    is_course_staff,
+    submission_rights,
+)
 from server.services.grades import as_utc
 
 log = logging.getLogger(__name__)
@@ -211,8 +216,8 @@ def visible_submission(session: Session, user: User | None, submission_id: int
 
 def status_head(session: Session, user: User, submission_id: int) -> tuple[Any, bool] | None:
     """What a status poll needs of a submission, without its source or result, and
-    whether `user` is course staff; None if `user` may not see it (the rule of
-    `access.can_view_submission`: the owner while enrolled, and course staff).
+    whether `user` is course staff; None if `user` may not see it
+    (`access.submission_rights`).
     Two indexed queries."""
     head = session.execute(
         select(Submission.id, Submission.user_id, Submission.state, Submission.status,
@@ -223,11 +228,9 @@ def status_head(session: Session, user: User, submission_id: int) -> tuple[Any, 
         .where(Submission.id == submission_id)).first()
     if head is None or not getattr(user, "is_authenticated", False):
         return None
-    role = enrollment_role(session, user, head.course_id)
-    staff = user.role == "admin" or role == "instructor"
-    if not staff and (head.user_id != user.id or role is None):
-        return None
-    return head, staff
+    may_view, staff = submission_rights(user, head.user_id,
+                                        enrollment_role(session, user, head.course_id))
+    return (head, staff) if may_view else None
 
 
 def user_submissions(session: Session, user: User, ca: CourseAssignment) -> list[Submission]:
