@@ -433,7 +433,7 @@ class Session:
         self._finish_cgroups()
         cpu_s, sample_kb = self._sample
         self.usage["cpu_s"] = round(max(self.usage.get("cpu_s", 0.0), cpu_s), 3)
-        peak_kb = max(self._peak_kb, sample_kb, int(self.usage.get("peak_memory_mb", 0) * 1024))
+        peak_kb = max(self._peak_kb, sample_kb)
         self.usage["peak_memory_mb"] = round(peak_kb / 1024, 1)
         # the wait that is ending now is added to used_s only after this returns
         waiting = time.monotonic() - self._waiting_since if self._waiting_since else 0.0
@@ -466,7 +466,8 @@ class Session:
         self._status = status
         self.proc.returncode = exit_code(status)
         self.usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
-        self.usage["peak_memory_mb"] = rusage.ru_maxrss / 1024
+        # not ru_maxrss: it holds this (grading) process's RSS at fork (see runner._rss_kb);
+        # the cgroup, the watcher and /proc give the tree's real peak
         return True
 
     def _reap_lock(self) -> contextlib.AbstractContextManager:

@@ -34,6 +34,21 @@ def test_correct_solution_gets_full_marks_with_usage_and_provenance(make_assignm
     json.dumps(result.to_dict())  # the one schema is JSON-able
 
 
+def test_a_big_grading_process_does_not_count_as_the_students_memory(make_assignment):
+    """Linux carries a forking process's RSS into the child's ru_maxrss across exec: a
+    grading worker holding MNIST must not make every crash an "out of memory"."""
+    ballast = np.ones(300 * 2**20 // 8)  # this process now holds more than the 256 MiB cap
+    crash = GOOD + "\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    try:
+        good = grade_submission(GOOD, make_assignment())
+        crashed = grade_submission(crash, make_assignment())
+    finally:
+        del ballast
+    assert good.status == "graded" and good.usage["peak_memory_mb"] < 128, good.usage
+    assert crashed.status == "crashed", crashed.message
+    assert "killed by SIGKILL" in crashed.message and "memory" not in crashed.message
+
+
 def test_visible_only_runs_only_visible_checks(make_assignment):
     result = grade_submission(GOOD, make_assignment(), visible_only=True)
     assert [c.name for c in result.checks] == ["visible add"] and result.max_score == 1.0
