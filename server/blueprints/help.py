@@ -1,5 +1,6 @@
 """Pages about the site itself: the API documentation (docs/api.md, rendered) for the
-students who create tokens, the files it links to, and /favicon.ico."""
+students who create tokens, the students' guide (docs/students.md), the files they link
+to, and /favicon.ico."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def api():
     except OSError:
         abort(404)
     return render_template("help/api.html", body=render_markdown(text))
+
+
+@bp.get("/help/students")
+@login_required
+def students():
+    """The students' guide (docs/students.md): uploading, notebooks and how they are graded."""
+    try:
+        text = (DOCS / "students.md").read_text(encoding="utf-8")
+    except OSError:
+        abort(404)
+    return render_template("help/students.html", body=render_markdown(text))
 
 
 @bp.get("/help/<path:name>")
