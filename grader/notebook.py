@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -169,14 +170,22 @@ def read_notebook(data: bytes, *, max_kb: int) -> dict[str, Any]:
         raise NotebookError(f"The notebook is in format version {version!r}; only version 4 "
                             "(every Jupyter since 2015) is accepted. Open it in Jupyter and "
                             "save it again.")
+    cells = content.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise NotebookError("The file is not a valid Jupyter notebook (format 4): its "
+                            "`cells` are not a list of cells.")
     try:
-        _, content = nbformat.validator.normalize(content)  # adds missing cell ids
+        with warnings.catch_warnings():  # a missing cell id is added, not worth a warning
+            warnings.simplefilter("ignore")
+            _, content = nbformat.validator.normalize(content)
         nbformat.validate(content)
     except nbformat.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise NotebookError(f"The file is not a valid Jupyter notebook (format 4): "
                             f"{exc.message[:200]}" + (f" at {where}" if where else "")
                             + ".") from None
+    except (TypeError, ValueError, KeyError, AttributeError):  # nbformat's own surprise
+        raise NotebookError("The file is not a valid Jupyter notebook (format 4).") from None
     stripped = _strip(content)
     size = len(json.dumps(stripped, ensure_ascii=False).encode())
     if size > max_kb * 1024:
@@ -258,7 +267,8 @@ class _Converter:
             lines.append([cell, line])
         source = "\n".join(header + self.out) + "\n"
         conversion = Conversion(source=source, name=self.name, lines=lines + self.lines,
-                                left_out=_merged(self.left_out), notes=self._notes(),
+                                left_out=_merged(self.left_out, self.lines),
+                                notes=self._notes(),
                                 cells=self.code_cells)
         _mark_whole_cells(conversion)
         return conversion
@@ -384,15 +394,18 @@ def _preview(line: str) -> str:
     return line if len(line) <= 60 else line[:57] + "..."
 
 
-def _merged(entries: list[LeftOut]) -> list[LeftOut]:
-    """Neighbouring entries of one cell with the same reason as one entry; an entry that
-    covers everything of its cell says so (`whole`)."""
+def _merged(entries: list[LeftOut], graded: list[list[int] | None]) -> list[LeftOut]:
+    """Neighbouring entries of one cell with the same reason, with no graded line
+    between them, as one entry."""
+    kept = {(entry[0], entry[1]) for entry in graded if entry is not None}
     entries = sorted(entries, key=lambda e: (e.cell, e.first or 0))
     merged: list[LeftOut] = []
     for entry in entries:
         last = merged[-1] if merged else None
         if (last is not None and last.cell == entry.cell and last.kind == entry.kind
-                and not last.whole and last.last is not None and entry.first is not None):
+                and not last.whole and last.last is not None and entry.first is not None
+                and not any((entry.cell, line) in kept
+                            for line in range(last.last + 1, entry.first))):
             last.last = max(last.last, entry.last or entry.first)
             last.details += [d for d in entry.details if d not in last.details]
         else:

@@ -133,6 +133,8 @@ class Rule:
             self.note_kept(ast.parse(decision.replacement).body[0])
         elif decision.keep:
             self.note_kept(stmt)
+        elif decision.kind == "plot":  # `fig, ax = plt.subplots()`: then `ax.plot(…)` plots
+            self.display |= bound_names(stmt)
         return decision
 
     def note_kept(self, stmt: ast.stmt) -> None:

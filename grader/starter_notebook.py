@@ -21,7 +21,8 @@ INTRO = (
     "**What is graded:** the imports, function and class definitions and constants of the "
     "code cells. Magics (`%…`), shell lines (`!…`) and other top-level code (calls, loops, "
     "prints, plots, training runs) are left out, so keep experiments in cells of their "
-    "own. Tag a cell `skip` to leave it out, or `grade` to keep all of it."
+    "own. Tag a cell `skip` to leave it out, or `grade` to keep all of it.\n\n"
+    "Where the handout speaks of `solution.py`, this notebook takes its place."
 )
 TRY_IT = ("# Try your functions here. Top-level code such as this is not graded.\n")
 #: a sentence that tells to upload the file as solution.py (true of the .py starter only)
