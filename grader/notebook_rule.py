@@ -146,7 +146,13 @@ class Rule:
     def _decide(self, stmt: ast.stmt) -> Decision:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             return self._import(stmt)
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            widget = next((d for d in stmt.decorator_list if _root(d) in self.display), None)
+            if widget is not None:  # `@interact(…)`: a widget, made when defined
+                called = widget.func if isinstance(widget, ast.Call) else widget
+                return Decision(False, "plot", f"@{_dotted(called)}")
+            return KEEP
+        if isinstance(stmt, ast.Pass):
             return KEEP
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             return self._assignment(stmt)
@@ -197,8 +203,11 @@ class Rule:
         return self._left_out(value, "an expression shown as the cell's output")
 
     def _left_out(self, node: ast.AST, detail: str) -> Decision:
+        """Left out as plotting when its value is (or uses) a plotting call; a loop or
+        block is top-level code whatever it holds."""
+        simple = isinstance(node, (ast.expr, ast.Assign, ast.AnnAssign, ast.AugAssign))
         plotting = next((_dotted(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)
-                         and _root(n.func) in self.display), None)
+                         and _root(n.func) in self.display), None) if simple else None
         if plotting is not None:
             return Decision(False, "plot", plotting)
         if isinstance(node, ast.If) and is_main_guard(node.test):

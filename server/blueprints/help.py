@@ -43,9 +43,12 @@ def students():
 @bp.get("/help/<path:name>")
 @login_required
 def linked(name: str):
-    """openapi.yaml and the screenshots the API page links to; nothing else of docs/."""
+    """openapi.yaml, the students' guide and the screenshots the pages link to; nothing
+    else of docs/."""
     if name in LINKED:
         return send_from_directory(DOCS, name, mimetype=LINKED[name])
+    if name == "students.md":  # the API page's link to the students' guide
+        return redirect(url_for("help.students"))
     if name.startswith("screenshots/") and name.endswith(".png") and name.count("/") == 1:
         return send_from_directory(DOCS, name, mimetype="image/png")
     abort(404)

@@ -251,3 +251,14 @@ def test_cells_count_from_the_top_markdown_included():
     conversion = convert(json.loads(notebook_bytes(("markdown", "a"), ("markdown", "b"),
                                                    "print(1)")))
     assert summaries(conversion) == ["cell 3: top-level code (a call to print)"]
+
+
+def test_widgets_are_plotting_and_a_loop_that_plots_is_a_loop():
+    conversion = converted(
+        "import numpy as np\nfrom ipywidgets import interact\nimport matplotlib.pyplot as plt",
+        "@interact(k=(1, 5))\ndef show(k):\n    plt.plot(np.arange(k))",
+        "for epoch in range(3):\n    plt.plot([epoch])",
+    )
+    assert module_statements(conversion) == ["import numpy as np"]
+    assert summaries(conversion)[1:] == ["cell 2: plotting (@interact)",
+                                         "cell 3: top-level code (a for loop)"]

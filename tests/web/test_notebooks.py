@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from grader.notebook import convert
 from server.models import CourseAssignment, Submission
 from server.runtime.grading import grade_job
+from server.services import accounts
 from tests.notebooks import notebook_bytes, student_notebook
 
 SIGMOID = "/courses/c1/assignments/sigmoid/"
@@ -215,3 +216,27 @@ def test_the_starter_notebook_follows_the_starters_access_rule(client, auth, db,
     auth.login(alice)
     assert client.get(SIGMOID + "starter.ipynb").status_code == 404  # as starter.py is
     assert client.get(SIGMOID + "starter.py").status_code == 404
+
+
+def test_the_api_page_links_to_the_guide(client, auth, alice):
+    auth.login(alice)
+    response = client.get("/help/students.md")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/help/students")
+    guide = client.get("/help/students").get_data(as_text=True)
+    assert 'src="screenshots/submission-notebook.png"' in guide
+    assert client.get("/help/screenshots/submission-notebook.png").status_code == 200
+
+
+def test_the_instructor_sees_what_was_left_out(client, auth, db, state, alice, make_user):
+    auth.login(alice)
+    upload(client, reference_notebook(state))
+    sub = db.scalars(select(Submission)).one()
+    ca = db.scalars(select(CourseAssignment)).one()
+    teacher = make_user(role="instructor")
+    accounts.enroll(db, teacher, ca.course, "instructor")
+    db.commit()
+    auth.login(teacher)
+    page = client.get(f"/instructor/c1/submissions/{sub.id}").get_data(as_text=True)
+    assert 'id="notebook-report"' in page and "homework.ipynb" in page
+    assert "cell 2, line 3: shell command (!pip install numpy)" in page
