@@ -113,7 +113,8 @@ def _one_upload() -> subs_service.Upload:
         files = request.files.getlist("file")
         other = [name for name in request.files if name != "file"]
     except RequestEntityTooLarge:
-        raise subs_service.SubmissionRejected("The upload is too large.", 413) from None
+        raise subs_service.SubmissionRejected(
+            "The upload is too large (a notebook: clear its outputs).", 413) from None
     if not files:
         raise subs_service.SubmissionRejected(
             "Send the solution as multipart/form-data with one file field named 'file'.")

@@ -163,7 +163,8 @@ def _too_large(_error: RequestEntityTooLarge):
     definition = get_state().registry.assignments.get(view_args.get("slug", ""))
     limit_kb = (_upload_limit_kb(definition) if definition
                 else (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024)
-    flash(f"The file is too large: this assignment accepts at most {limit_kb} kB.", "error")
+    flash(f"The file is too large: this assignment accepts at most {limit_kb} kB. A "
+          "notebook's outputs count here: clear them and upload it again.", "error")
     if request.endpoint == "student.submit" and current_user.is_authenticated:
         return redirect(url_for("student.assignment", **view_args), code=303)
     return redirect(url_for("student.index"), code=303)

@@ -240,3 +240,16 @@ def test_the_instructor_sees_what_was_left_out(client, auth, db, state, alice, m
     page = client.get(f"/instructor/c1/submissions/{sub.id}").get_data(as_text=True)
     assert 'id="notebook-report"' in page and "homework.ipynb" in page
     assert "cell 2, line 3: shell command (!pip install numpy)" in page
+
+
+def test_a_notebook_over_the_servers_request_limit_is_told_to_clear_its_outputs(
+        app, client, auth, db, alice):
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    auth.login(alice)
+    with_outputs = json.loads(notebook_bytes("print(1)"))
+    with_outputs["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                            "text": "1\n" * 5000}]
+    response = upload(client, json.dumps(with_outputs).encode())
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "too large" in page and "clear them and upload it again" in page
+    assert count(db) == 0
