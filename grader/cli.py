@@ -1,9 +1,11 @@
 """`neurograde grade` and `neurograde check`: grading from the command line.
 
 `grade` runs the full grading exactly as a worker does (hidden checks included);
-`check` runs only the visible checks, the student's local pre-check. Both exit 0
+`check` runs only the visible checks, the student's local pre-check. FILE is a `.py`
+file or a Jupyter notebook (`.ipynb`, converted by `grader.notebook`). Both exit 0
 whenever grading completed, whatever the score; 1 when the grader itself failed
-(`internal_error`); 2 for a usage error (unknown assignment or rubric, missing file).
+(`internal_error`); 2 for a usage error (unknown assignment or rubric, missing file, a
+file that is not a usable notebook).
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from grader.config import dataset_cache_dir
 from grader.result import GradingResult
+
+if TYPE_CHECKING:
+    from grader.notebook import Conversion
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +46,26 @@ def _run(file: Path, slug: str, rubric_name: str | None, visible_only: bool,
         rubric = registry.rubric_for(slug, rubric_name)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    source, conversion = _source(file, assignment.limits.max_source_kb)
     datasets = DatasetStore(registry.datasets, dataset_cache_dir())
     plugin = registry.plugin_of("assignment", slug)
-    return grade_submission(file.read_bytes(), assignment, rubric=rubric, datasets=datasets,
+    return grade_submission(source, assignment, rubric=rubric, datasets=datasets,
                             visible_only=visible_only, seed=seed, plugin=plugin,
-                            plugin_version=plugin_version(pm, plugin))
+                            plugin_version=plugin_version(pm, plugin), notebook=conversion)
+
+
+def _source(file: Path, max_kb: int) -> tuple[bytes | str, Conversion | None]:
+    """The file's bytes, or for a notebook its graded module and conversion."""
+    from grader import notebook
+
+    data = file.read_bytes()
+    if not notebook.is_notebook(file.name):
+        return data, None
+    try:
+        _, conversion = notebook.load(data, file.name, max_kb=max_kb)
+    except notebook.NotebookError as exc:
+        raise click.BadParameter(exc.message, param_hint="FILE") from None
+    return conversion.source, conversion
 
 
 def _report(result: GradingResult, as_json: bool) -> None:
@@ -61,6 +82,10 @@ def format_result(result: GradingResult) -> str:
     lines = [f"status: {result.status}    score: {result.score:g} / {result.max_score:g}"]
     if result.message:
         lines += ["", result.message]
+    if result.notebook:
+        lines += ["", f"From the notebook {result.notebook['name']}, not graded:"]
+        lines += [f"    {e['summary']}" for e in result.notebook["left_out"]] or ["    nothing"]
+        lines += [f"  Note: {note}" for note in result.notebook["notes"]]
     for check in result.checks:
         mark = "PASS" if check.passed else "FAIL"
         lines.append(f"\n[{mark}] {check.name} ({check.visibility}) "

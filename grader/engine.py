@@ -24,6 +24,7 @@ import numpy as np
 
 from grader import progress
 from grader.errors import SandboxUnavailable
+from grader.notebook import Conversion
 from grader.pool import default_pool
 from grader.result import CheckResult, GradingResult, Status
 from grader.sandbox import sandbox_disabled
@@ -56,20 +57,25 @@ def grade_submission(source: str | bytes, assignment: AssignmentDef, *,
                      rubric: RubricDef | None = None, datasets: Any = None,
                      visible_only: bool = False, seed: int | None = None,
                      extra_params: Mapping | None = None, plugin: str = "?",
-                     plugin_version: str = "?") -> GradingResult:
-    """Grade `source` against `assignment`; only visible checks when `visible_only`."""
+                     plugin_version: str = "?",
+                     notebook: Conversion | None = None) -> GradingResult:
+    """Grade `source` against `assignment`; only visible checks when `visible_only`.
+
+    `notebook`: `source` is the graded module of this notebook conversion; messages then
+    name the notebook's cells and lines, and the result carries its report."""
     started = time.monotonic()
     rubric = rubric or RubricDef(name=f"{assignment.slug}-default", assignment=assignment.slug)
     seed = secrets.randbits(32) if seed is None else int(seed)
     checks = [c for c in assignment.checks if c.visibility == "visible" or not visible_only]
     run = _Run(assignment, rubric, checks, seed, {**rubric.params, **(extra_params or {})},
-               datasets)
+               datasets, notebook)
     try:
         result = run.grade(source)
     except Exception:  # our bug: never a crash, always a result
         log.exception("grading %s failed inside the grader", assignment.slug)
         result = run.failure("internal_error", INTERNAL_MESSAGE)
     result.duration_s = round(time.monotonic() - started, 3)
+    result.notebook = notebook.report() if notebook is not None else None
     result.limits = asdict(assignment.limits)
     result.provenance = {
         "plugin": plugin, "plugin_version": plugin_version, "assignment": assignment.slug,
@@ -98,8 +104,10 @@ class _Run:
     """The state of one grading run."""
 
     def __init__(self, assignment: AssignmentDef, rubric: RubricDef, checks: list[CheckDef],
-                 seed: int, params: dict, datasets: Any) -> None:
+                 seed: int, params: dict, datasets: Any,
+                 notebook: Conversion | None = None) -> None:
         self.assignment, self.rubric, self.checks = assignment, rubric, checks
+        self.notebook = notebook
         self.seed, self.params, self.datasets = seed, params, datasets
         self.fingerprints: dict[str, str] = {}
         self.results: list[CheckResult] = []
@@ -111,7 +119,15 @@ class _Run:
     def points(self, check: CheckDef) -> float:
         return float(self.rubric.points.get(check.name, check.points))
 
+    def student_text(self, text: str) -> str:
+        """A message about solution.py; for a notebook, about its cells and lines."""
+        return self.notebook.rewrite(text) if self.notebook is not None else text
+
     def failure(self, status: Status, message: str, **extra: Any) -> GradingResult:
+        message = self.student_text(message)
+        if extra.get("limit_hit"):
+            hit = extra["limit_hit"]
+            extra["limit_hit"] = {**hit, "message": self.student_text(hit.get("message", ""))}
         done = {r.name for r in self.results}
         # the run-level message is shown once, above the checks; rows only say "not run"
         checks = self.results + [
@@ -126,7 +142,9 @@ class _Run:
     def grade(self, source: str | bytes) -> GradingResult:
         limits = self.assignment.limits
         forbidden = self.forbidden
-        text, problem = check_source(source, max_kb=limits.max_source_kb, forbidden=forbidden)
+        text, problem = check_source(
+            source, max_kb=limits.max_source_kb, forbidden=forbidden,
+            locate=self.notebook.where if self.notebook is not None else None)
         if problem is not None:
             return self.failure(problem.status, problem.message)
         reference = load_reference(self.assignment.reference_path)
@@ -146,7 +164,8 @@ class _Run:
             log.error("sandbox unavailable: %s", exc)
             return self.failure("internal_error", f"{INTERNAL_MESSAGE} {exc}")
         except ImportFailed as exc:
-            return self._ended(session, "import_error", _import_message(exc.error))
+            return self._ended(session, "import_error",
+                               _import_message(exc.error, self.notebook is not None))
         except ChildGone as gone:
             return self._ended(session, gone.status, gone.message, gone.limit_hit)
         metrics: dict[str, float] = {}
@@ -181,7 +200,7 @@ class _Run:
         fraction = _clamped(fraction)
         if outcome.final_fraction is not None:
             self.finals[check.name] = round(points * _clamped(outcome.final_fraction), 6)
-        message = outcome.message
+        message = self.student_text(outcome.message)
         hint = check.hint if outcome.hint is None else outcome.hint
         if not outcome.passed and hint:
             message = f"{message}\nHint: {hint}" if message else f"Hint: {hint}"
@@ -289,11 +308,15 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _import_message(error: dict) -> str:
+def _import_message(error: dict, notebook: bool = False) -> str:
     if error.get("kind") == "exit":
         return ("solution.py called sys.exit() while being imported; remove it (the grader "
                 "imports your module and calls its functions).")
     trace = str(error.get("traceback", "")).strip()
+    advice = ("Code at the top level of your file runs when it is imported; keep only "
+              "definitions there (move tests under `if __name__ == \"__main__\":`).")
+    if notebook:
+        advice = ("The graded code (imports, definitions and constants of your cells) runs "
+                  "when it is imported; tag a cell `skip` to leave it out.")
     return (f"solution.py raised {error.get('type', 'an exception')} while being imported:\n"
-            f"{trace}\nCode at the top level of your file runs when it is imported; keep only "
-            "definitions there (move tests under `if __name__ == \"__main__\":`).")
+            f"{trace}\n{advice}")

@@ -51,6 +51,9 @@ class GradingResult:
     artifacts: dict[str, Any] = field(default_factory=dict)
     #: plugin, plugin_version, assignment, rubric, dataset fingerprints, seed
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: a notebook submission's conversion report: the cells and lines left out and why
+    #: (`grader.notebook.Conversion.report`); None for a .py file
+    notebook: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

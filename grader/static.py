@@ -7,13 +7,19 @@ the student: where the problem is and what to do.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from grader.result import Status
 
 #: Functions whose first string argument names a module to import.
 _IMPORT_CALLS = {"__import__", "import_module", "find_spec", "load_module"}
+#: says where a line is: "line 12", or for a notebook "cell 7, line 2" (grader.notebook)
+Locate = Callable[[int], str]
+
+
+def _line(number: int) -> str:
+    return f"line {number}"
 
 
 @dataclass(frozen=True)
@@ -23,9 +29,11 @@ class StaticProblem:
     line: int | None = None
 
 
-def check_source(source: str | bytes, *, max_kb: int,
-                 forbidden: Iterable[str]) -> tuple[str, StaticProblem | None]:
-    """Return the decoded source and the first problem found (or None)."""
+def check_source(source: str | bytes, *, max_kb: int, forbidden: Iterable[str],
+                 locate: Locate | None = None) -> tuple[str, StaticProblem | None]:
+    """Return the decoded source and the first problem found (or None); `locate` words
+    the place of a line in messages."""
+    locate = locate or _line
     raw = source.encode("utf-8", errors="surrogatepass") if isinstance(source, str) else source
     if len(raw) > max_kb * 1024:
         return "", StaticProblem("compile_error", f"solution.py is {len(raw) / 1024:.0f} KiB; "
@@ -38,17 +46,17 @@ def check_source(source: str | bytes, *, max_kb: int,
         return "", StaticProblem("compile_error", f"solution.py is not UTF-8 text: byte "
                                  f"0x{raw[exc.start]:02x} on line {line} cannot be decoded. "
                                  "Save the file as UTF-8.", line)
-    problem = _compile(text)
+    problem = _compile(text, locate)
     if problem is None:
-        problem = scan_imports(text, forbidden)
+        problem = scan_imports(text, forbidden, locate)
     return text, problem
 
 
-def _compile(text: str) -> StaticProblem | None:
+def _compile(text: str, locate: Locate) -> StaticProblem | None:
     try:
         compile(text, "solution.py", "exec", dont_inherit=True)
     except SyntaxError as exc:
-        return StaticProblem("compile_error", format_syntax_error(exc), exc.lineno)
+        return StaticProblem("compile_error", format_syntax_error(exc, locate), exc.lineno)
     except (ValueError, RecursionError, MemoryError) as exc:
         reason = ("it contains a null byte" if isinstance(exc, ValueError)
                   else "it is nested too deeply")
@@ -56,10 +64,10 @@ def _compile(text: str) -> StaticProblem | None:
     return None
 
 
-def format_syntax_error(exc: SyntaxError) -> str:
+def format_syntax_error(exc: SyntaxError, locate: Locate = _line) -> str:
     """`SyntaxError: invalid syntax (line 3, column 9)` plus the line and a caret."""
     kind = type(exc).__name__
-    where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+    where = locate(exc.lineno or 0) + (f", column {exc.offset}" if exc.offset else "")
     out = [f"{kind}: {exc.msg} ({where})"]
     if exc.text:
         line = exc.text.rstrip("\n")
@@ -74,7 +82,8 @@ def format_syntax_error(exc: SyntaxError) -> str:
     return "\n".join(out)
 
 
-def scan_imports(text: str, forbidden: Iterable[str]) -> StaticProblem | None:
+def scan_imports(text: str, forbidden: Iterable[str],
+                 locate: Locate = _line) -> StaticProblem | None:
     """The first import of a forbidden top-level package, including `__import__("x")` and
     `importlib.import_module("x")` with a literal name."""
     banned = set(forbidden)
@@ -88,7 +97,7 @@ def scan_imports(text: str, forbidden: Iterable[str]) -> StaticProblem | None:
             if top in banned:
                 return StaticProblem(
                     "forbidden_import",
-                    f"line {node.lineno}: `{top}` may not be used in this assignment "
+                    f"{locate(node.lineno)}: `{top}` may not be used in this assignment "
                     f"(it imports {name!r}). Implement it yourself with numpy.",
                     node.lineno)
     return None

@@ -33,8 +33,9 @@ def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     """A multipart/form-data body with one file field, and its content type."""
     boundary = f"neurograde-{uuid.uuid4().hex}"
     safe_name = filename.replace('"', "_").replace("\r", "_").replace("\n", "_")
+    kind = "application/x-ipynb+json" if filename.lower().endswith(".ipynb") else "text/x-python"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-            f"filename=\"{safe_name}\"\r\nContent-Type: text/x-python\r\n\r\n").encode()
+            f"filename=\"{safe_name}\"\r\nContent-Type: {kind}\r\n\r\n").encode()
     return head + data + f"\r\n--{boundary}--\r\n".encode(), \
         f"multipart/form-data; boundary={boundary}"
 
@@ -122,6 +123,10 @@ def format_result(body: dict[str, Any]) -> str:
             message = (check.get("message") or "").splitlines()
             lines.append(f"  {mark}  {check.get('name', ''):<{width}}  "
                          f"{message[0] if message else ''}")
+    notebook = body.get("notebook") or {}
+    if notebook.get("left_out"):
+        lines += ["", f"Left out of {notebook.get('name', 'the notebook')}:"]
+        lines += [f"  {entry.get('summary', '')}" for entry in notebook["left_out"]]
     if body.get("stdout"):
         lines += ["", "--- stdout ---", str(body["stdout"]).rstrip()]
     if body.get("stderr"):
@@ -148,7 +153,7 @@ def _num(value: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def submit(file: Path, course: str, assignment: str, server: str, token: str, wait: bool,
            timeout: float, as_json: bool) -> None:
-    """Upload FILE (one .py file) for grading."""
+    """Upload FILE (one .py file or Jupyter notebook .ipynb) for grading."""
     parts = urlsplit(server)
     if parts.scheme not in ("http", "https"):
         raise click.BadParameter("use an http:// or https:// URL", param_hint="--server")

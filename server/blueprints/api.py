@@ -80,7 +80,7 @@ def submission_json(submission: Submission) -> dict[str, Any]:
         score=counted_score(submission, ca), max_score=submission.max_score,
         course=submission.course_assignment.course.slug,
         assignment=submission.course_assignment.assignment_slug,
-        filename=submission.filename,
+        filename=submission.filename, notebook=subs_service.notebook_report(submission),
         url=url_for("api.submission", submission_id=submission.id, _external=True),
         html_url=url_for("submissions.show", submission_id=submission.id, _external=True),
     )
@@ -113,12 +113,14 @@ def _one_upload() -> subs_service.Upload:
         files = request.files.getlist("file")
         other = [name for name in request.files if name != "file"]
     except RequestEntityTooLarge:
-        raise subs_service.SubmissionRejected("The upload is too large.", 413) from None
+        raise subs_service.SubmissionRejected(
+            "The upload is too large (a notebook: clear its outputs).", 413) from None
     if not files:
         raise subs_service.SubmissionRejected(
             "Send the solution as multipart/form-data with one file field named 'file'.")
     if len(files) > 1 or other:
-        raise subs_service.SubmissionRejected("Send exactly one .py file (field 'file').")
+        raise subs_service.SubmissionRejected(
+            "Send exactly one .py or .ipynb file (field 'file').")
     return subs_service.Upload(filename=files[0].filename or "", data=files[0].read())
 
 

@@ -1,5 +1,6 @@
 """Pages about the site itself: the API documentation (docs/api.md, rendered) for the
-students who create tokens, the files it links to, and /favicon.ico."""
+students who create tokens, the students' guide (docs/students.md), the files they link
+to, and /favicon.ico."""
 
 from __future__ import annotations
 
@@ -28,12 +29,26 @@ def api():
     return render_template("help/api.html", body=render_markdown(text))
 
 
+@bp.get("/help/students")
+@login_required
+def students():
+    """The students' guide (docs/students.md): uploading, notebooks and how they are graded."""
+    try:
+        text = (DOCS / "students.md").read_text(encoding="utf-8")
+    except OSError:
+        abort(404)
+    return render_template("help/students.html", body=render_markdown(text))
+
+
 @bp.get("/help/<path:name>")
 @login_required
 def linked(name: str):
-    """openapi.yaml and the screenshots the API page links to; nothing else of docs/."""
+    """openapi.yaml, the students' guide and the screenshots the pages link to; nothing
+    else of docs/."""
     if name in LINKED:
         return send_from_directory(DOCS, name, mimetype=LINKED[name])
+    if name == "students.md":  # the API page's link to the students' guide
+        return redirect(url_for("help.students"))
     if name.startswith("screenshots/") and name.endswith(".png") and name.count("/") == 1:
         return send_from_directory(DOCS, name, mimetype="image/png")
     abort(404)

@@ -43,7 +43,7 @@ from server.services import (
 from server.services.access import is_course_staff
 from server.services.courses import teaching_order
 from server.services.leaderboard import display_pseudonym
-from server.services.submissions import user_submissions
+from server.services.submissions import notebook_report, user_submissions
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +252,7 @@ def submission(course: Course, submission_id: int) -> str:
             sub.submitted_at, ca.deadline),
         pics=pictures.pictures_of(sub.result, get_state().registry.renderers),
         highlighted=highlight.source_html(sub.source),
+        notebook=notebook_report(sub),
         others=[s for s in user_submissions(get_session(), sub.user, ca) if s.id != sub.id],
     )
 

@@ -111,6 +111,22 @@ def starter(course: str, slug: str):
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+@bp.get("/courses/<course>/assignments/<slug>/starter.ipynb")
+@login_required
+def starter_notebook(course: str, slug: str):
+    """The starter as a Jupyter notebook: the handout in markdown cells, the starter code
+    in code cells."""
+    from grader.notebook import notebook_json
+    from grader.starter_notebook import starter_notebook as build
+
+    _course_assignment(course, slug)
+    definition = get_state().registry.assignments[slug]
+    filename = f"{slug.replace('-', '_')}.ipynb"
+    notebook = build(definition.title, definition.handout, definition.starter)
+    return Response(notebook_json(notebook), mimetype="application/x-ipynb+json", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @bp.post("/courses/<course>/assignments/<slug>/submit")
 @login_required
 def submit(course: str, slug: str):
@@ -131,9 +147,9 @@ def _one_upload() -> subs_service.Upload:
     # a request over MAX_CONTENT_LENGTH raises here and is answered by `_too_large`
     files = [f for f in request.files.getlist("file") if f and f.filename]
     if not files:
-        raise subs_service.SubmissionRejected("Choose a .py file to upload.")
+        raise subs_service.SubmissionRejected("Choose a .py file or a notebook to upload.")
     if len(files) > 1 or len(request.files) > 1:
-        raise subs_service.SubmissionRejected("Upload exactly one .py file.")
+        raise subs_service.SubmissionRejected("Upload exactly one file (.py or .ipynb).")
     return subs_service.Upload(filename=files[0].filename or "", data=files[0].read())
 
 
@@ -147,7 +163,8 @@ def _too_large(_error: RequestEntityTooLarge):
     definition = get_state().registry.assignments.get(view_args.get("slug", ""))
     limit_kb = (_upload_limit_kb(definition) if definition
                 else (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024)
-    flash(f"The file is too large: this assignment accepts at most {limit_kb} kB.", "error")
+    flash(f"The file is too large: this assignment accepts at most {limit_kb} kB. A "
+          "notebook's outputs count here: clear them and upload it again.", "error")
     if request.endpoint == "student.submit" and current_user.is_authenticated:
         return redirect(url_for("student.assignment", **view_args), code=303)
     return redirect(url_for("student.index"), code=303)

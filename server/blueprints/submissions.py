@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_login import current_user, login_required
 
+from grader.notebook import Conversion, notebook_json
 from server.blueprints import badge, outcome_badge, score_outcome, submission_status
 from server.blueprints.conditional import conditional, etag_for, not_modified
 from server.db import get_session
@@ -22,7 +23,11 @@ from server.models import DONE, QUEUED, Submission
 from server.services import access, highlight, progress
 from server.services.grades import counted_score, deadline_passed
 from server.services.leaderboard import LADDER_STEP
-from server.services.submissions import status_head, visible_submission
+from server.services.submissions import (
+    notebook_conversion,
+    status_head,
+    visible_submission,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("submissions", __name__)
@@ -72,6 +77,16 @@ def syntax_error_at(source: str, filename: str = "solution.py") -> dict[str, Any
     return None
 
 
+def _syntax(submission: Submission, conversion: Conversion | None) -> dict[str, Any] | None:
+    """`syntax_error_at` of the graded source; for a notebook at the cell's own line."""
+    syntax = syntax_error_at(submission.source, submission.filename)
+    if syntax is not None and conversion is not None:
+        found = conversion.cell_line(syntax["line"] or 0)
+        if found is not None:
+            syntax.update(cell=found[0], line=found[1])
+    return syntax
+
+
 def _limit_text(result: dict[str, Any], status: str) -> str | None:
     """The limit that ended the run, e.g. "20 s" / "768 MB"."""
     hit = result.get("limit_hit") or {}
@@ -93,6 +108,7 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
                                       staff=staff)
     status = submission_status(submission)
     ca = submission.course_assignment
+    conversion = notebook_conversion(submission)
     return {
         "submission": submission, "result": result, "status": status, "staff": staff,
         "score": counted_score(submission, ca), "final": deadline_passed(ca),
@@ -100,8 +116,8 @@ def result_context(submission: Submission, staff: bool) -> dict[str, Any]:
         "split": any(key.endswith("_public") for key in (result.get("metrics") or {})),
         "explanation": EXPLANATIONS.get(status),
         "limit_text": _limit_text(result, status),
-        "syntax": syntax_error_at(submission.source, submission.filename)
-        if status == "compile_error" else None,
+        "syntax": _syntax(submission, conversion) if status == "compile_error" else None,
+        "notebook": conversion.report() if conversion is not None else None,
         "pictures": pictures.pictures_of(result, get_state().registry.renderers)
         if submission.state == DONE else [],
     }
@@ -169,15 +185,24 @@ def status(submission_id: int):
 @bp.get("/submissions/<int:submission_id>/source")
 @login_required
 def source(submission_id: int):
+    """The graded source (for a notebook: the module made from it, which is what was
+    graded); ?download=1 downloads it, ?download=notebook the notebook without outputs."""
     submission = _get(submission_id)
-    if request.args.get("download"):
+    download = request.args.get("download")
+    if download == "notebook" and submission.notebook:
+        return Response(notebook_json(submission.notebook["ipynb"]),
+                        mimetype="application/x-ipynb+json", headers={
+            "Content-Disposition": f'attachment; filename="submission-{submission.id}.ipynb"'})
+    if download:
         return Response(submission.source, mimetype="text/plain", headers={
             "Content-Disposition": f'attachment; filename="submission-{submission.id}.py"'})
     others = [s for s in _same_author(submission) if s.id != submission.id]
+    conversion = notebook_conversion(submission)
     return render_template("submissions/source.html", submission=submission,
                            course=submission.course_assignment.course, others=others,
                            highlighted=highlight.source_html(submission.source),
-                           lines=len(submission.source.splitlines()))
+                           lines=len(submission.source.splitlines()),
+                           notebook=conversion.report() if conversion is not None else None)
 
 
 def _same_author(submission: Submission) -> list[Submission]:

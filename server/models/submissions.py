@@ -31,7 +31,11 @@ class Submission(Base):
         ForeignKey("course_assignments.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
+    #: the graded Python source: the file itself, or the module made from a notebook
     source: Mapped[str] = mapped_column(Text)
+    #: a notebook upload: {"ipynb": the notebook without outputs, "conversion": its report
+    #: and line map (grader.notebook.Conversion.to_dict)}; None for a .py file
+    notebook: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -22,9 +22,11 @@ def grade_job(state: State, submission: Any) -> GradingResult:
     and its `split_seed` fixes the public/private split of the hidden test set. Never
     raises for anything the submission does; a configuration problem (assignment no
     longer installed, unknown rubric) comes back as `internal_error` so it is retried
-    and then shown to the instructor.
+    and then shown to the instructor. A notebook is graded as the module made from it
+    at upload, with its stored line map (messages name its cells and lines).
     """
     from grader.engine import grade_submission  # the engine pulls in the sandbox launcher
+    from grader.notebook import stored_conversion
 
     ca = submission.course_assignment
     registry = state.registry
@@ -38,4 +40,5 @@ def grade_job(state: State, submission: Any) -> GradingResult:
     return grade_submission(
         submission.source, assignment, rubric=rubric, datasets=state.datasets,
         extra_params={"split_seed": ca.split_seed}, plugin=plugin,
-        plugin_version=plugin_version(state.pm, plugin))
+        plugin_version=plugin_version(state.pm, plugin),
+        notebook=stored_conversion(submission.notebook, submission.source))

@@ -3,7 +3,9 @@
 `create_submission` is the only way a submission enters the database (web form and
 JSON API alike). It validates everything before writing anything, so a rejected
 upload leaves no trace, then inserts the queued row and wakes the workers in the
-same transaction.
+same transaction. A notebook (`.ipynb`) is validated and converted here
+(`grader.notebook`): `source` holds the graded module, `notebook` the notebook without
+its outputs and the conversion (report and line map) that grading and the pages use.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from grader import notebook as notebooks
 from server.models import (
     DONE,
     LANE_FRESH,
@@ -76,13 +79,46 @@ def clean_filename(name: str) -> str:
     return stem[:254 - len(suffix)] + "." + suffix
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """An accepted upload: the graded source, and for a notebook what else is stored."""
+
+    source: str
+    #: {"ipynb": …, "conversion": …} for a notebook (see Submission.notebook), else None
+    notebook: dict[str, Any] | None = None
+
+    @property
+    def stored(self) -> bytes:
+        """The file as kept (a notebook without its outputs): what sha256 and size describe."""
+        if self.notebook is None:
+            return self.source.encode("utf-8")
+        return notebooks.notebook_json(self.notebook["ipynb"]).encode("utf-8")
+
+
+#: a rejected notebook's status code by the kind of problem
+_NOTEBOOK_CODES = {"too_large": 413, "empty": 400, "format": 415}
+
+
+def decode_upload(upload: Upload, max_kb: int = DEFAULT_MAX_SOURCE_KB) -> Decoded:
+    """Validate one uploaded `.py` file or notebook, or raise SubmissionRejected."""
+    name = clean_filename(upload.filename or "")
+    if not notebooks.is_notebook(name):
+        return Decoded(decode_source(upload, max_kb))
+    try:
+        content, conversion = notebooks.load(upload.data, name, max_kb=max_kb)
+    except notebooks.NotebookError as exc:
+        raise SubmissionRejected(exc.message, _NOTEBOOK_CODES.get(exc.kind, 415)) from None
+    return Decoded(conversion.source, {"ipynb": content, "conversion": conversion.to_dict()})
+
+
 def decode_source(upload: Upload, max_kb: int = DEFAULT_MAX_SOURCE_KB) -> str:
     """Validate one uploaded file and return its text, or raise SubmissionRejected."""
     name = clean_filename(upload.filename or "")
     if not name:
         raise SubmissionRejected("Choose a file to upload.")
     if not name.lower().endswith(".py"):
-        raise SubmissionRejected(f"Upload a Python file ending in .py (got {name!r}).", 415)
+        raise SubmissionRejected(f"Upload a Python file ending in .py or a Jupyter notebook "
+                                 f"ending in .ipynb (got {name!r}).", 415)
     if len(upload.data) > max_kb * 1024:
         raise SubmissionRejected(
             f"The file is {len(upload.data) / 1024:.0f} kB; the limit is {max_kb} kB.", 413)
@@ -97,6 +133,17 @@ def decode_source(upload: Upload, max_kb: int = DEFAULT_MAX_SOURCE_KB) -> str:
     if not text.strip():
         raise SubmissionRejected("The file is empty.")
     return text.removeprefix("\ufeff")
+
+
+def notebook_conversion(submission: Submission) -> notebooks.Conversion | None:
+    """A notebook submission's conversion (report and line map); None for a .py file."""
+    return notebooks.stored_conversion(submission.notebook, submission.source)
+
+
+def notebook_report(submission: Submission) -> dict[str, Any] | None:
+    """What the pages show of a notebook submission: the cells and lines left out."""
+    conversion = notebook_conversion(submission)
+    return conversion.report() if conversion is not None else None
 
 
 def day_start(now: datetime) -> datetime:
@@ -160,24 +207,25 @@ def create_submission(session: Session, user: User, ca: CourseAssignment, upload
                       max_kb: int = DEFAULT_MAX_SOURCE_KB,
                       now: datetime | None = None) -> Submission:
     """Validate and enqueue an upload; commits. Raises SubmissionRejected (nothing stored)."""
-    source = decode_source(upload, max_kb)
+    decoded = decode_upload(upload, max_kb)
     sqlite = session.get_bind().dialect.name == "sqlite"
     with _SQLITE_WRITE_LOCK if sqlite else nullcontext():
-        return _insert(session, user, ca, upload, source, now)
+        return _insert(session, user, ca, upload, decoded, now)
 
 
-def _insert(session: Session, user: User, ca: CourseAssignment, upload: Upload, source: str,
-            now: datetime | None) -> Submission:
+def _insert(session: Session, user: User, ca: CourseAssignment, upload: Upload,
+            decoded: Decoded, now: datetime | None) -> Submission:
     _lock_user(session, user)
     try:
         check_policy(session, user, ca, now)
     except SubmissionRejected:
         session.rollback()
         raise
-    stored = source.encode("utf-8")  # hash and size describe what is kept (BOM stripped)
+    stored = decoded.stored  # hash and size describe what is kept (BOM, outputs stripped)
     submission = Submission(
         course_assignment_id=ca.id, user_id=user.id, filename=clean_filename(upload.filename),
-        source=source, sha256=hashlib.sha256(stored).hexdigest(), size=len(stored),
+        source=decoded.source, notebook=decoded.notebook,
+        sha256=hashlib.sha256(stored).hexdigest(), size=len(stored),
         state=QUEUED, lane=LANE_FRESH,
     )
     if now is not None:

@@ -20,7 +20,7 @@ def worker_state(pm):
 
 def job(slug: str = "queue-echo", rubric: str | None = None, source: str = "x = 1\n"):
     ca = SimpleNamespace(assignment_slug=slug, rubric_name=rubric, split_seed=3)
-    return SimpleNamespace(id=1, source=source, course_assignment=ca)
+    return SimpleNamespace(id=1, source=source, notebook=None, course_assignment=ca)
 
 
 def test_an_uninstalled_assignment_is_an_internal_error(worker_state):

@@ -103,7 +103,7 @@ def test_upload_queues_a_submission_and_shows_it(client, auth, db, toy_classroom
     (b"x = '\xff\xfe'\n", "solution.py", "not valid UTF-8"),
     (b"   \n\n", "solution.py", "empty"),
     (b"x = 1\x00\n", "solution.py", "NUL"),
-    (None, "solution.py", "Choose a .py file"),
+    (None, "solution.py", "Choose a .py file or a notebook"),
 ])
 def test_bad_uploads_are_refused_and_nothing_is_stored(client, auth, db, toy_classroom,
                                                        data, name, message):
