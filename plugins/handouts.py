@@ -50,26 +50,31 @@ def language_code_problem(code: object) -> str | None:
     """Why `code` cannot key `AssignmentDef.handouts`, or None."""
     if not isinstance(code, str) or not LANGUAGE_CODE.fullmatch(code):
         return f"{code!r} is not a language code such as 'ru', 'zh' or 'pt-BR'"
-    if _normal(code) == ENGLISH:
+    if primary_language(code) == ENGLISH:
         return "'en' is not a translation: the English handout is `handout` (handout.md)"
     return None
+
+
+def primary_language(code: str) -> str:
+    """The language of a code without its region or script: "zh" for "zh_Hant-TW"."""
+    return _normal(code).split("-")[0]
 
 
 def _translation_key(handouts: Mapping[str, str], language: str | None) -> str | None:
     if not language:
         return None
-    wanted = _normal(language)
-    if wanted == ENGLISH or wanted.startswith(ENGLISH + "-"):
+    wanted, primary = _normal(language), primary_language(language)
+    if primary == ENGLISH:
         return None
     by_code = {_normal(key): key for key in handouts}
-    primary = wanted.split("-")[0]
     if wanted in by_code:
         return by_code[wanted]
     if primary in by_code:
         return by_code[primary]
-    regional = sorted(code for code in by_code if code.split("-")[0] == primary)
+    regional = sorted(code for code in by_code if primary_language(code) == primary)
     return by_code[regional[0]] if regional else None
 
 
 def _normal(code: str) -> str:
     return code.strip().lower().replace("_", "-")
+

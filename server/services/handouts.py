@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugins.handouts import ENGLISH, LANGUAGE_CODE, handout_for, handout_languages
+from plugins.handouts import (
+    ENGLISH,
+    LANGUAGE_CODE,
+    handout_for,
+    handout_languages,
+    primary_language,
+)
 from plugins.types import AssignmentDef
 
 #: each language by its own name, as a reader of it looks for it
@@ -25,7 +31,7 @@ class HandoutChoice:
     @property
     def missing(self) -> bool:
         """The reader wanted a language this handout is not available in."""
-        return self.language == ENGLISH and _primary(self.wanted) != ENGLISH
+        return self.language == ENGLISH and primary_language(self.wanted) != ENGLISH
 
     @property
     def wanted_name(self) -> str:
@@ -53,8 +59,4 @@ def choose_handout(definition: AssignmentDef, reader_language: str,
 
 def language_name(code: str) -> str:
     """The language's own name ("Русский" for "ru", "ru-RU"), else its code."""
-    return LANGUAGE_NAMES.get(_primary(code), code)
-
-
-def _primary(code: str) -> str:
-    return code.lower().replace("_", "-").split("-")[0]
+    return LANGUAGE_NAMES.get(primary_language(code), code)
