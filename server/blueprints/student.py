@@ -3,7 +3,16 @@ starter download and upload form."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -87,13 +96,15 @@ def assignment(course: str, slug: str):
     definition = get_state().registry.assignments[slug]
     history = subs_service.user_submissions(session, current_user, ca)
     handout = choose_handout(definition, reader_language(), request.args.get("handout"))
-    return render_template(
+    response = make_response(render_template(
         "student/assignment.html", course=ca.course, ca=ca, assignment=definition,
         handout=handout, handout_html=render_markdown(handout.markdown), history=history,
         scores={sub.id: counted_score(sub, ca) for sub in history},
         left=subs_service.submissions_left(session, current_user, ca),
         reset=subs_service.next_reset(), max_kb=_upload_limit_kb(definition),
-        closed=_closed(ca))
+        closed=_closed(ca)))
+    response.vary.add("Accept-Language")  # the handout's language follows it
+    return response
 
 
 def _upload_limit_kb(definition) -> int:

@@ -47,6 +47,10 @@ def _language_links(page: str) -> dict[str, str]:
     return {code: f"{name} {href}" for href, code, name in found}
 
 
+def test_the_page_says_it_varies_with_the_browser_language(client, reader):
+    assert "Accept-Language" in client.get(SIGMOID, headers={"Accept-Language": "ru"}).vary
+
+
 @pytest.mark.parametrize("accept", ["ru", "ru-RU,ru;q=0.9,en;q=0.8", "fr, ru;q=0.5"])
 def test_a_russian_reader_gets_the_russian_handout(reader, accept):
     page = reader(SIGMOID, accept)
