@@ -22,6 +22,7 @@ from plugins.checklib import (
     threshold_credit,
 )
 from plugins.checks import check, collect_checks, expect, fail, reuse_checks
+from plugins.handouts import Handout, handout_for, handout_languages
 from plugins.loader import assignment_hook, load_assignment
 from plugins.types import (
     ML_FRAMEWORKS,
@@ -43,10 +44,10 @@ from plugins.types import (
 
 __all__ = [
     "ML_FRAMEWORKS", "AssignmentDef", "CheckContext", "CheckDef", "CheckFailed", "Dataset",
-    "DatasetDef", "Limits", "Metric", "NoPicture", "Outcome", "RenderContext",
+    "DatasetDef", "Handout", "Limits", "Metric", "NoPicture", "Outcome", "RenderContext",
     "RendererDef", "RubricDef", "StudentCallError", "as_array", "as_float", "assignment_hook",
     "central_difference", "check", "close", "collect_checks", "diagnose_gradients",
     "elementwise_derivative", "expect", "expect_close", "expect_gradient", "fail",
-    "gradient_feedback", "hookimpl", "load_assignment", "mismatch", "reuse_checks",
-    "threshold_credit",
+    "gradient_feedback", "handout_for", "handout_languages", "hookimpl", "load_assignment",
+    "mismatch", "reuse_checks", "threshold_credit",
 ]

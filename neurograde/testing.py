@@ -14,7 +14,12 @@ Installed with neurograde (entry point `pytest11`), so in any test of a plugin:
 `grade_in_process` imports the solution and runs the checks in this process (fast; a
 `FakeContext` round-trips every value through `.npy`/JSON as the wire does);
 `grade` and `verify` go through the real engine and sandbox, as `neurograde grade`
-and `neurograde verify` do.
+and `neurograde verify` do. `translation_differences(english, translated)` says where a
+translated handout (`handout.ru.md`, ...) states other numbers, formulas or code:
+
+    assignment = my_course.neurograde_register_assignments.assignment
+    for language, text in assignment.handouts.items():
+        assert translation_differences(assignment.handout, text) == [], language
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from plugins.translations import translation_differences
 from plugins.types import (
     AssignmentDef,
     CheckContext,
@@ -43,7 +49,8 @@ from plugins.types import (
     StudentCallError,
 )
 
-__all__ = ["Course", "FakeContext", "course_of", "load_module", "run_checks", "wire"]
+__all__ = ["Course", "FakeContext", "course_of", "load_module", "run_checks",
+           "translation_differences", "wire"]
 
 
 def load_module(path: Path, name: str) -> Any:

@@ -21,7 +21,8 @@ hookspec = pluggy.HookspecMarker("neurograde")
 def neurograde_register_assignments() -> Iterable[AssignmentDef]:
     """Return the assignments this plugin provides.
 
-    Each `AssignmentDef` carries a unique slug, handout (Markdown), starter code,
+    Each `AssignmentDef` carries a unique slug, handout (Markdown, English) and its
+    translations by language code, starter code,
     the path of a reference solution, its checks, resource limits, the datasets it
     needs, the imports it forbids, its leaderboard metric and its own rubrics.
     Slugs must be unique across all plugins. `load_assignment(__file__, ...)` builds

@@ -27,9 +27,10 @@ from typing import Any
 
 from plugins import hookimpl
 from plugins.checks import collect_checks
+from plugins.handouts import LANGUAGE_CODE
 from plugins.types import AssignmentDef, Limits, Metric, RubricDef
 
-_TRANSLATION = re.compile(r"^handout\.([a-z]{2,3}(?:[-_][A-Za-z]{2,4})?)\.md$")
+_TRANSLATION = re.compile(rf"^handout\.({LANGUAGE_CODE.pattern})\.md$")
 
 
 def load_assignment(anchor: str | Path, *, slug: str, title: str, order: int = 100,

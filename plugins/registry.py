@@ -15,6 +15,7 @@ from typing import Any
 
 import pluggy
 
+from plugins.handouts import language_code_problem
 from plugins.types import (
     AssignmentDef,
     CheckDef,
@@ -214,9 +215,7 @@ def _check_assignment(a: Any) -> Iterable[str]:
     problems += _sequence_of("rubrics", a.rubrics, RubricDef)
     problems += [f"rubric {r.name!r} is for assignment {r.assignment!r}"
                  for r in a.rubrics if isinstance(r, RubricDef) and r.assignment != a.slug]
-    if not isinstance(a.handouts, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in a.handouts.items()):
-        problems.append("handouts must map language codes to Markdown text")
+    problems += _check_handouts(a.handouts)
     if isinstance(a.slug, str) and (not a.slug or not a.slug.replace("-", "").isalnum()
                                     or a.slug.lower() != a.slug):
         problems.append(f"slug {a.slug!r} must be lower-case letters, digits and dashes")
@@ -227,6 +226,14 @@ def _check_assignment(a: Any) -> Iterable[str]:
     if isinstance(a.reference_path, Path) and not a.reference_path.is_file():
         problems.append(f"reference solution {a.reference_path} does not exist")
     yield from problems
+
+
+def _check_handouts(handouts: Any) -> list[str]:
+    if not isinstance(handouts, Mapping) or not all(isinstance(v, str)
+                                                    for v in handouts.values()):
+        return ["handouts must map language codes to Markdown text"]
+    return [f"handouts: {problem}" for problem in map(language_code_problem, handouts)
+            if problem]
 
 
 def _check_checks(checks: Any) -> list[str]:

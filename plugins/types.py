@@ -164,7 +164,7 @@ class AssignmentDef:
     summary: str = ""
     #: the assignment's own rubrics, registered with it (others come from the rubrics hook)
     rubrics: tuple[RubricDef, ...] = ()
-    #: translated handouts by language code ("ru", "zh"); `handout` is the English one
+    #: translations of `handout` (which is English) by language code: {"ru": ..., "zh": ...}
     handouts: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -183,8 +183,11 @@ class AssignmentDef:
         return self.metric.name if isinstance(self.metric, Metric) else self.metric
 
     def handout_for(self, language: str | None) -> str:
-        """The handout in `language` when translated, else the English one."""
-        return self.handouts.get(language or "", self.handout)
+        """The handout's Markdown in `language` when translated, else the English one
+        (`plugins.handouts.handout_for` also says which language it is)."""
+        from plugins.handouts import handout_for
+
+        return handout_for(self, language).markdown
 
 
 @dataclass(frozen=True)

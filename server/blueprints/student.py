@@ -3,7 +3,16 @@ starter download and upload form."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -16,8 +25,18 @@ from server.models import CourseAssignment
 from server.services import access, invitations
 from server.services import submissions as subs_service
 from server.services.grades import counted_score
+from server.services.handouts import choose_handout
 
 bp = Blueprint("student", __name__)
+
+#: the languages the site is read in
+READER_LANGUAGES = ["en", "ru", "zh"]
+
+
+def reader_language() -> str:
+    """The reader's language, of READER_LANGUAGES: the one place the pages decide it
+    (for now the browser's `Accept-Language`)."""
+    return request.accept_languages.best_match(READER_LANGUAGES, default="en")
 
 
 @bp.get("/")
@@ -76,13 +95,16 @@ def assignment(course: str, slug: str):
     ca = _course_assignment(course, slug)
     definition = get_state().registry.assignments[slug]
     history = subs_service.user_submissions(session, current_user, ca)
-    return render_template(
+    handout = choose_handout(definition, reader_language(), request.args.get("handout"))
+    response = make_response(render_template(
         "student/assignment.html", course=ca.course, ca=ca, assignment=definition,
-        handout=render_markdown(definition.handout), history=history,
+        handout=handout, handout_html=render_markdown(handout.markdown), history=history,
         scores={sub.id: counted_score(sub, ca) for sub in history},
         left=subs_service.submissions_left(session, current_user, ca),
         reset=subs_service.next_reset(), max_kb=_upload_limit_kb(definition),
-        closed=_closed(ca))
+        closed=_closed(ca)))
+    response.vary.add("Accept-Language")  # the handout's language follows it
+    return response
 
 
 def _upload_limit_kb(definition) -> int:
